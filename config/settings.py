@@ -1,0 +1,221 @@
+"""Settings, read from the environment (and an optional .env) through django-environ.
+
+Every variable is documented in .env.example and in the README's configuration table.
+Defaults are production-safe: with DEBUG off, cookies are secure, HSTS is on and the
+sandbox is not mounted. `make run` turns DEBUG and the sandbox on for the embedded default.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("Set SECRET_KEY (a long random string) when DEBUG is off.")
+    SECRET_KEY = "django-insecure-dev-only-key-change-me-0123456789abcdefghijklmnop"
+
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "accounts",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers take the write lock when their transaction begins (not on first write) and wait
+    # for each other instead of failing with "database is locked": the token service relies on
+    # writers serializing cleanly on the embedded default. WAL lets readers run beside a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "integrations:index"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Cache and Celery ---------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# With no broker configured, tasks run eagerly in-process (the embedded default).
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a killed worker's task is delivered again, not lost
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Email --------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="integrations@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Encryption at rest -------------------------------------------------------------------
+# A list, newest first: the first key encrypts, every key decrypts. `rotate_fernet_keys`
+# re-encrypts every credential with the first. Keys are any long random strings (HKDF-derived).
+FERNET_KEYS = env.list("FERNET_KEYS", default=[])
+FERNET_KEYS_DERIVED_FROM_SECRET_KEY = False
+if not FERNET_KEYS and DEBUG:
+    # Development only: integrations.checks warns about it; with DEBUG off it is an error.
+    FERNET_KEYS = [SECRET_KEY]
+    FERNET_KEYS_DERIVED_FROM_SECRET_KEY = True
+
+# --- Integrations -------------------------------------------------------------------------
+# The public base URL that OAuth redirect URIs are built from (never the request's Host).
+INTEGRATIONS_BASE_URL = env(
+    "INTEGRATIONS_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
+).rstrip("/")
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
+MICROSOFT_CLIENT_ID = env("MICROSOFT_CLIENT_ID", default="")
+MICROSOFT_CLIENT_SECRET = env("MICROSOFT_CLIENT_SECRET", default="")
+MICROSOFT_TENANT = env("MICROSOFT_TENANT", default="common")
+AMAZON_CLIENT_ID = env("AMAZON_CLIENT_ID", default="")
+AMAZON_CLIENT_SECRET = env("AMAZON_CLIENT_SECRET", default="")
+AMAZON_REGION = env("AMAZON_REGION", default="NA")
+# Per-provider overrides and generic providers declared from settings (see the README).
+INTEGRATION_PROVIDERS = env.json("INTEGRATION_PROVIDERS", default={})
+
+INTEGRATIONS_HTTP_TIMEOUT = env.float("INTEGRATIONS_HTTP_TIMEOUT", default=10.0)
+INTEGRATIONS_REFRESH_BUFFER_SECONDS = env.int("INTEGRATIONS_REFRESH_BUFFER_SECONDS", default=300)
+INTEGRATIONS_REFRESH_ATTEMPTS = env.int("INTEGRATIONS_REFRESH_ATTEMPTS", default=3)
+INTEGRATIONS_RETRY_AFTER_CAP_SECONDS = env.float("INTEGRATIONS_RETRY_AFTER_CAP_SECONDS", default=10.0)
+INTEGRATIONS_BACKOFF_BASE_SECONDS = env.float("INTEGRATIONS_BACKOFF_BASE_SECONDS", default=0.5)
+INTEGRATIONS_REFRESH_COOLDOWN_SECONDS = env.int("INTEGRATIONS_REFRESH_COOLDOWN_SECONDS", default=60)
+INTEGRATIONS_REFRESH_LOCK_SECONDS = env.int("INTEGRATIONS_REFRESH_LOCK_SECONDS", default=45)
+INTEGRATIONS_REFRESH_WAIT_SECONDS = env.int("INTEGRATIONS_REFRESH_WAIT_SECONDS", default=50)
+INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS = env.int(
+    "INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS", default=3 * 24 * 3600
+)
+INTEGRATIONS_DEFAULT_EXPIRES_IN = env.int("INTEGRATIONS_DEFAULT_EXPIRES_IN", default=3600)
+INTEGRATIONS_HEALTH_TOKEN = env("INTEGRATIONS_HEALTH_TOKEN", default="")
+GBP_BACKFILL_DAYS = env.int("GBP_BACKFILL_DAYS", default=90)
+GBP_REVISION_DAYS = env.int("GBP_REVISION_DAYS", default=5)
+
+# --- Sandbox ------------------------------------------------------------------------------
+# A dev/test OAuth 2.0 provider with a Google Business Profile-shaped API, under /sandbox/.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
+SANDBOX_ACCESS_TOKEN_SECONDS = env.int("SANDBOX_ACCESS_TOKEN_SECONDS", default=3600)
+if SANDBOX_ENABLED:
+    from sandbox.conf import configure as _configure_sandbox  # noqa: E402
+
+    _configure_sandbox(vars())
+
+# --- Security (production-safe when DEBUG is off) -----------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "integrations": {"level": LOG_LEVEL},
+        "sandbox": {"level": LOG_LEVEL},
+        # urllib3 logs full request lines at DEBUG; keep it quiet so no URL with a code leaks.
+        "urllib3": {"level": "WARNING"},
+    },
+}

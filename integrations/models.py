@@ -1,0 +1,130 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from .fields import EncryptedTextField, is_undecryptable
+
+
+class Integration(models.Model):
+    """One connected third-party account of one user (one row per user, provider, account)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        REAUTH_REQUIRED = "reauth_required", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class SyncStatus(models.TextChoices):
+        NEVER = "never", "Never synced"
+        OK = "ok", "OK"
+        ERROR = "error", "Error"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="integrations"
+    )
+    provider = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    last_sync_status = models.CharField(
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.NEVER
+    )
+    last_sync_message = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "provider", "external_id"], name="integration_unique_account"
+            )
+        ]
+        # Used by the admin's status filter and the health endpoint's counts.
+        indexes = [models.Index(fields=["status", "provider"], name="integration_status_idx")]
+
+    def __str__(self):
+        return f"{self.provider}: {self.display_name or self.external_id}"
+
+
+class OAuthCredential(models.Model):
+    """The tokens of one integration. Only the token service writes them after connect."""
+
+    integration = models.OneToOneField(
+        Integration, on_delete=models.CASCADE, related_name="credential"
+    )
+    access_token = EncryptedTextField(null=True, blank=True)
+    refresh_token = EncryptedTextField(null=True, blank=True)
+    token_type = models.CharField(max_length=32, default="Bearer")
+    # Plain and indexed: used by refresh_tokens to select what expires soon.
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    scopes = models.JSONField(default=list, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    refresh_failures = models.PositiveIntegerField(default=0)
+    failing_since = models.DateTimeField(null=True, blank=True)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    last_error_message = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # No refresh attempt before this time after a failure (so a broken credential is not hammered).
+    retry_after = models.DateTimeField(null=True, blank=True)
+    # The single-flight refresh lease: who holds it and until when (a dead holder's lease lapses).
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"credential of integration {self.integration_id}"
+
+    @property
+    def is_undecryptable(self) -> bool:
+        return is_undecryptable(self.access_token) or is_undecryptable(self.refresh_token)
+
+    def expires_within(self, delta: timedelta) -> bool:
+        if self.expires_at is None:
+            return True
+        return self.expires_at <= timezone.now() + delta
+
+    def in_cooldown(self) -> bool:
+        return self.retry_after is not None and self.retry_after > timezone.now()
+
+
+class IntegrationEvent(models.Model):
+    """History: one row per refresh attempt, sync or state change. Admin shows it."""
+
+    class Kind(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        RECONNECTED = "reconnected", "Reconnected"
+        DISCONNECTED = "disconnected", "Disconnected"
+        REFRESH = "refresh", "Token refresh"
+        STATUS = "status", "Status change"
+        SYNC = "sync", "Sync"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "OK"
+        REAUTH = "reauth", "Re-auth required"
+        OPERATOR = "operator", "Operator action needed"
+        TRANSIENT = "transient", "Transient failure"
+        ERROR = "error", "Error"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
+    error_code = models.CharField(max_length=64, blank=True)
+    message = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(null=True, blank=True)
+    rotated = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Used by the admin history inline and by the health endpoint (failures in 24 h).
+        indexes = [
+            models.Index(fields=["integration", "-created_at"], name="event_integration_idx"),
+            models.Index(fields=["kind", "outcome", "created_at"], name="event_kind_outcome_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.outcome} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,45 @@
+"""Telling the right person: signals for host apps, one email to the owner."""
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from . import signals
+from .models import Integration
+
+log = logging.getLogger(__name__)
+
+
+def provider_name(provider_id: str) -> str:
+    from .providers import registry
+
+    provider = registry.find(provider_id)
+    return provider.name if provider else provider_id
+
+
+def reauth_required(integration_id: int, code: str, message: str) -> None:
+    """Sent once, on the transition to `reauth_required` (after the transaction commits)."""
+    integration = Integration.objects.select_related("user").get(pk=integration_id)
+    signals.reauth_required.send(
+        sender=Integration, integration=integration, error_code=code, message=message
+    )
+    email = integration.user.email
+    if not email:
+        log.warning("integration %s needs re-auth but its owner has no email", integration_id)
+        return
+    context = {
+        "integration": integration,
+        "provider_name": provider_name(integration.provider),
+        "message": message,
+        "url": settings.INTEGRATIONS_BASE_URL + reverse("integrations:index"),
+    }
+    subject = f"Reconnect your {context['provider_name']} account"
+    body = render_to_string("integrations/email/reauth_required.txt", context)
+    try:
+        send_mail(subject, body, None, [email])
+    except Exception as exc:  # a mail outage must not undo the state change
+        log.error("could not email the owner of integration %s: %s", integration_id,
+                  type(exc).__name__)

@@ -1,0 +1,92 @@
+import pytest
+from django.urls import reverse
+
+from integrations.models import Integration
+
+NEW_KEY = "a-brand-new-fernet-key-2c9e8d7f6a5b4c3d2e1f0a9b8c7d6e5f"
+
+
+@pytest.fixture
+def admin_client_(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def assert_no_tokens(html, *integrations):
+    for integration in integrations:
+        cred = integration.credential
+        for token in (cred.access_token, cred.refresh_token):
+            assert token not in html
+    assert "SECRET" not in html
+
+
+def test_it_lists_integrations_without_tokens(db, admin_client_, owner, make_integration):
+    one = make_integration(owner)
+    two = make_integration(owner, provider="gmail")
+    r = admin_client_.get(reverse("admin:integrations_integration_changelist"))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert one.display_name in html and two.display_name in html
+    assert_no_tokens(html, one, two)
+
+
+def test_it_shows_a_masked_credential_on_the_change_page(db, admin_client_, owner, make_integration):
+    integration = make_integration(owner)
+    r = admin_client_.get(reverse("admin:integrations_integration_change", args=[integration.pk]))
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "access token set, refresh token set" in html
+    assert_no_tokens(html, integration)
+
+
+def test_it_filters_what_needs_attention(db, admin_client_, owner, make_integration):
+    fine = make_integration(owner, display_name="fine@example.com")
+    make_integration(owner, display_name="reauth@example.com", status="reauth_required")
+    make_integration(owner, display_name="syncerr@example.com", last_sync_status="error")
+    make_integration(owner, display_name="failing@example.com", refresh_failures=2)
+    make_integration(owner, display_name="operator@example.com", last_error_code="invalid_client")
+    url = reverse("admin:integrations_integration_changelist") + "?attention=yes"
+    html = admin_client_.get(url).content.decode()
+    for name in ("reauth@", "syncerr@", "failing@", "operator@"):
+        assert name in html
+    assert fine.display_name not in html
+
+
+def test_it_searches_by_account_not_by_token(db, admin_client_, owner, make_integration):
+    integration = make_integration(owner, display_name="findme@example.com")
+    url = reverse("admin:integrations_integration_changelist")
+    assert "findme@" in admin_client_.get(url, {"q": "findme"}).content.decode()
+    token = integration.credential.access_token
+    html = admin_client_.get(url, {"q": token}).content.decode()
+    assert "findme@" not in html
+
+
+def test_it_renders_undecryptable_rows(db, admin_client_, owner, make_integration, settings):
+    integration = make_integration(owner)
+    tokens = (integration.credential.access_token, integration.credential.refresh_token)
+    settings.FERNET_KEYS = [NEW_KEY]
+    list_url = reverse("admin:integrations_integration_changelist")
+    change_url = reverse("admin:integrations_integration_change", args=[integration.pk])
+    for url in (list_url, change_url):
+        r = admin_client_.get(url)
+        assert r.status_code == 200
+        assert not any(t in r.content.decode() for t in tokens)
+    assert "undecryptable" in admin_client_.get(change_url).content.decode()
+
+
+def test_it_refuses_admin_to_non_staff(db, client, owner):
+    client.force_login(owner)
+    r = client.get(reverse("admin:integrations_integration_changelist"))
+    assert r.status_code == 302
+
+
+def test_it_shows_the_history_inline(db, admin_client_, owner, make_integration):
+    from integrations import tokens
+
+    integration = make_integration(owner)
+    tokens.mark_reauth_required(integration, "invalid_grant", "Token has been expired or revoked.")
+    r = admin_client_.get(reverse("admin:integrations_integration_change", args=[integration.pk]))
+    html = r.content.decode()
+    assert "Status change" in html and "invalid_grant" in html
+    integration.refresh_from_db()
+    assert integration.status == Integration.Status.REAUTH_REQUIRED
