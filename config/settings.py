@@ -5,6 +5,7 @@ Defaults are production-safe: with DEBUG off, cookies are secure, HSTS is on and
 sandbox is not mounted. `make run` turns DEBUG and the sandbox on for the embedded default.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -165,6 +166,11 @@ AMAZON_REGION = env("AMAZON_REGION", default="NA")
 # Per-provider overrides and generic providers declared from settings (see the README).
 INTEGRATION_PROVIDERS = env.json("INTEGRATION_PROVIDERS", default={})
 
+# oauthlib refuses http:// endpoints; allow them only where a setting says so (development and
+# tests, where the sandbox provider answers on loopback). Never in production.
+OAUTH_ALLOW_INSECURE_TRANSPORT = env.bool("OAUTH_ALLOW_INSECURE_TRANSPORT", default=DEBUG)
+if OAUTH_ALLOW_INSECURE_TRANSPORT:
+    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 INTEGRATIONS_HTTP_TIMEOUT = env.float("INTEGRATIONS_HTTP_TIMEOUT", default=10.0)
 INTEGRATIONS_REFRESH_BUFFER_SECONDS = env.int("INTEGRATIONS_REFRESH_BUFFER_SECONDS", default=300)
 INTEGRATIONS_REFRESH_ATTEMPTS = env.int("INTEGRATIONS_REFRESH_ATTEMPTS", default=3)

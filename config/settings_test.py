@@ -4,6 +4,7 @@ Values already in the environment win, so CI's DATABASE_URL and REDIS_URL are us
 """
 
 import os
+import tempfile
 
 for name, value in {
     "DEBUG": "false",
@@ -11,9 +12,10 @@ for name, value in {
     "FERNET_KEYS": "test-fernet-key-one-7d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a",
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "SECURE_SSL_REDIRECT": "false",
-    "SANDBOX_ENABLED": "false",
+    "SANDBOX_ENABLED": "true",
     "INTEGRATIONS_BASE_URL": "http://testserver",
     "LOG_LEVEL": "DEBUG",
+    "OAUTH_ALLOW_INSECURE_TRANSPORT": "true",
     # Tests that want a real worker start one and say so; the rest run tasks in-process.
     "CELERY_TASK_ALWAYS_EAGER": "true",
 }.items():
@@ -22,6 +24,18 @@ for name, value in {
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests speak plain HTTP on loopback (the live server, requests, Chromium); production cookies
+# stay secure (tests/test_deploy.py checks the production settings in their own process).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+
+# SQLite tests use a file, not shared-cache memory: the live server thread, worker threads and
+# helper processes then lock it like production does (WAL, busy timeout, immediate writers).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    os.environ.setdefault(
+        "TEST_SQLITE_PATH",
+        os.path.join(tempfile.gettempdir(), f"integrations-test-{os.getpid()}.sqlite3"),
+    )
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_SQLITE_PATH"]}  # noqa: F405
 # Tests measure behaviour, not backoff: keep the waits short (the logic is the same).
 INTEGRATIONS_BACKOFF_BASE_SECONDS = 0.01
 INTEGRATIONS_RETRY_AFTER_CAP_SECONDS = 0.5

@@ -39,6 +39,19 @@ def check_base_url(app_configs, **kwargs):
 
 
 @register(deploy=True)
+def check_secure_transport(app_configs, **kwargs):
+    if getattr(settings, "OAUTH_ALLOW_INSECURE_TRANSPORT", False):
+        return [
+            Error(
+                "OAUTH_ALLOW_INSECURE_TRANSPORT is on: OAuth over plain http is allowed.",
+                hint="Set OAUTH_ALLOW_INSECURE_TRANSPORT=false in production.",
+                id="integrations.E004",
+            )
+        ]
+    return []
+
+
+@register(deploy=True)
 def check_sandbox_off(app_configs, **kwargs):
     if getattr(settings, "SANDBOX_ENABLED", False):
         return [

@@ -1,3 +1,5 @@
+pytest_plugins = ["sandbox.pytest_plugin"]
+
 import itertools
 from datetime import timedelta
 

@@ -1,0 +1,164 @@
+"""Deterministic Google Business Profile data per sandbox user.
+
+Everything is derived from the username with a hash, so the same user always sees the same
+accounts, locations, metrics and reviews, and tests can compute exact expected numbers by calling
+these functions.
+"""
+
+import hashlib
+from datetime import date, datetime, timedelta, timezone
+
+METRICS = [
+    "BUSINESS_IMPRESSIONS_DESKTOP_MAPS",
+    "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
+    "BUSINESS_IMPRESSIONS_MOBILE_MAPS",
+    "BUSINESS_IMPRESSIONS_MOBILE_SEARCH",
+    "BUSINESS_CONVERSATIONS",
+    "BUSINESS_DIRECTION_REQUESTS",
+    "CALL_CLICKS",
+    "WEBSITE_CLICKS",
+    "BUSINESS_BOOKINGS",
+    "BUSINESS_FOOD_ORDERS",
+    "BUSINESS_FOOD_MENU_CLICKS",
+]
+# Locations per account, in account order: two groups with locations, a personal account without.
+LOCATIONS_PER_ACCOUNT = [7, 2, 0]
+ACCOUNT_TYPES = ["LOCATION_GROUP", "LOCATION_GROUP", "PERSONAL"]
+STARS = ["ONE", "TWO", "THREE", "FOUR", "FIVE"]
+REVIEW_EPOCH = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+NAMES = ["Ana", "Ben", "Chloe", "Dev", "Eli", "Fatima", "Gus", "Hana", "Ivan", "Jo", "Kemal", "Lea"]
+COMMENTS = [
+    "Great service, friendly staff.",
+    "Decent, but the wait was long.",
+    "Best croissants in town!",
+    "Not what I expected.",
+    "Clean, quick, and cheap.",
+    "Would come back.",
+]
+TOWNS = ["Springfield", "Riverton", "Lakeside", "Hill Valley", "Fairview", "Oakdale", "Maplewood"]
+
+
+def _h(*parts) -> int:
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def subject_id(username: str) -> str:
+    """A stable numeric `sub`, like Google's."""
+    return str(10**20 + _h("sub", username) % 10**20)
+
+
+def accounts(username: str) -> list[dict]:
+    result = []
+    for i, kind in enumerate(ACCOUNT_TYPES):
+        account_id = str(10**17 + _h("account", username, i) % 10**17)
+        result.append(
+            {
+                "name": f"accounts/{account_id}",
+                "accountName": f"{username.title()}'s {['Bakeries', 'Cafés', 'Personal'][i]}",
+                "type": kind,
+                "role": "PRIMARY_OWNER" if i == 0 else "OWNER",
+                "verificationState": "VERIFIED",
+                "vettedState": "NOT_VETTED",
+                "permissionLevel": "OWNER_LEVEL",
+            }
+        )
+    return result
+
+
+def account_ids(username: str) -> list[str]:
+    return [a["name"].split("/", 1)[1] for a in accounts(username)]
+
+
+def locations(username: str, account_id: str) -> list[dict]:
+    ids = account_ids(username)
+    if account_id not in ids:
+        return []
+    index = ids.index(account_id)
+    result = []
+    for j in range(LOCATIONS_PER_ACCOUNT[index]):
+        location_id = str(10**18 + _h("location", username, index, j) % 10**18)
+        town = TOWNS[_h("town", location_id) % len(TOWNS)]
+        result.append(
+            {
+                "name": f"locations/{location_id}",
+                "title": f"{['Bakery', 'Café'][index]} {town} #{j + 1}",
+                "storeCode": f"S{index}{j:03d}",
+                "storefrontAddress": {
+                    "regionCode": "US",
+                    "postalCode": f"{10000 + _h('zip', location_id) % 89999}",
+                    "locality": town,
+                    "addressLines": [f"{1 + _h('street', location_id) % 999} Main Street"],
+                },
+                "websiteUri": f"https://example.com/{location_id}",
+                "phoneNumbers": {"primaryPhone": f"(555) 01{_h('phone', location_id) % 100:02d}"},
+                "categories": {
+                    "primaryCategory": {
+                        "name": ["categories/gcid:bakery", "categories/gcid:cafe"][index],
+                        "displayName": ["Bakery", "Café"][index],
+                    }
+                },
+                "metadata": {
+                    "mapsUri": f"https://maps.google.com/maps?cid={location_id}",
+                    "placeId": f"ChIJ{location_id}",
+                },
+                "openInfo": {"status": "OPEN"},
+            }
+        )
+    return result
+
+
+def location_owner(username: str, location_id: str) -> str | None:
+    for account_id in account_ids(username):
+        if any(loc["name"] == f"locations/{location_id}" for loc in locations(username, account_id)):
+            return account_id
+    return None
+
+
+def metric_value(location_id: str, metric: str, day: date) -> int:
+    """The value Google would report; about one day in seven is zero (and omitted on the wire)."""
+    h = _h("metric", location_id, metric, day.isoformat())
+    if h % 7 == 0:
+        return 0
+    if metric.startswith("BUSINESS_IMPRESSIONS"):
+        return 20 + h % 280
+    return h % 16
+
+
+def daily_values(location_id: str, metric: str, start: date, end: date) -> list[tuple[date, int]]:
+    days = (end - start).days
+    return [
+        (start + timedelta(d), metric_value(location_id, metric, start + timedelta(d)))
+        for d in range(days + 1)
+    ]
+
+
+def reviews(username: str, location_id: str) -> list[dict]:
+    count = [23, 4, 11, 0, 7, 2, 15][_h("reviews", location_id) % 7]
+    account_id = location_owner(username, location_id)
+    result = []
+    for k in range(count):
+        review_id = f"r{_h('review', location_id, k) % 10**12:012d}"
+        created = REVIEW_EPOCH - timedelta(days=3 * k, hours=_h("hour", review_id) % 12)
+        stars = 1 + _h("stars", review_id) % 5
+        review = {
+            "reviewId": review_id,
+            "name": f"accounts/{account_id}/locations/{location_id}/reviews/{review_id}",
+            "reviewer": {
+                "displayName": NAMES[_h("name", review_id) % len(NAMES)],
+                "profilePhotoUrl": "",
+                "isAnonymous": False,
+            },
+            "starRating": STARS[stars - 1],
+            "comment": COMMENTS[_h("comment", review_id) % len(COMMENTS)],
+            "createTime": created.isoformat().replace("+00:00", "Z"),
+            "updateTime": created.isoformat().replace("+00:00", "Z"),
+        }
+        if k % 2 == 0:
+            replied = created + timedelta(days=1)
+            review["reviewReply"] = {
+                "comment": f"Thank you, {review['reviewer']['displayName']}!",
+                "updateTime": replied.isoformat().replace("+00:00", "Z"),
+            }
+        result.append(review)
+    return result

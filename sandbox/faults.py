@@ -1,0 +1,158 @@
+"""Fault injection: the next N calls to an endpoint answer with a chosen failure.
+
+Each fault kind answers the way the real provider does (Google's OAuth error JSON on the token
+endpoints, Google's API error JSON on the API, an HTML page where a front end answers HTML).
+"""
+
+import functools
+import json
+import time
+
+from django.db.models import F, Q
+from django.http import HttpResponse
+
+from .models import Call, Fault
+
+OAUTH_ENDPOINTS = {"token", "revoke", "authorize", "userinfo"}
+
+HTML_PAGE = (
+    "<!DOCTYPE html><html lang=en><meta charset=utf-8><title>Error {status} (Server Error)!!1"
+    "</title><p><b>{status}.</b> <ins>That's an error.</ins><p>The server encountered a "
+    "temporary error and could not complete your request.<p>Please try again in 30 seconds. "
+    "<ins>That's all we know.</ins></html>"
+)
+API_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+}
+API_MESSAGES = {
+    401: "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
+    "cookie or other valid authentication credential. See "
+    "https://developers.google.com/identity/sign-in/web/devconsole-project.",
+    403: "My Business Business Information API has not been used in project 123456789 before or "
+    "it is disabled. Enable it by visiting https://console.developers.google.com/apis/api/"
+    "mybusinessbusinessinformation.googleapis.com/overview?project=123456789 then retry.",
+    429: "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute' of service "
+    "'mybusinessbusinessinformation.googleapis.com' for consumer 'project_number:123456789'.",
+    500: "Internal error encountered.",
+    503: "The service is currently unavailable.",
+}
+OAUTH_ERRORS = {
+    "invalid_grant": (400, "Token has been expired or revoked."),
+    "invalid_client": (401, "The OAuth client was not found."),
+    "unauthorized_client": (401, "Unauthorized"),
+    "invalid_request": (400, "Bad Request"),
+}
+
+KINDS = [
+    "500", "502", "503", "429", "403", "401",
+    "invalid_grant", "invalid_client", "unauthorized_client",
+    "html", "malformed_json", "empty_json", "strip_refresh_token",
+    "latency", "hang", "status",
+]
+
+
+def api_error(status: int, message: str = "") -> HttpResponse:
+    """Google's JSON error body for its REST APIs."""
+    body = {
+        "error": {
+            "code": status,
+            "message": message or API_MESSAGES.get(status, "Error"),
+            "status": API_STATUS.get(status, "UNKNOWN"),
+        }
+    }
+    response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="https://accounts.google.com/"'
+    return response
+
+
+def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse:
+    body = json.dumps({"error": error, "error_description": description})
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+def fault_response(fault: Fault) -> HttpResponse | None:
+    """The response a fault answers with, or None when it only delays the real answer."""
+    kind, oauth = fault.kind, fault.endpoint in OAUTH_ENDPOINTS
+    if kind in ("latency", "hang", "strip_refresh_token"):
+        return None
+    if kind == "status":
+        ctype = fault.content_type or "application/json"
+        response = HttpResponse(fault.body, status=fault.status or 500, content_type=ctype)
+    elif kind in OAUTH_ERRORS:
+        status, description = OAUTH_ERRORS[kind]
+        response = oauth_error(kind, description, fault.status or status)
+    elif kind == "html":
+        page = HTML_PAGE.format(status=fault.status or 200)
+        response = HttpResponse(page, status=fault.status or 200, content_type="text/html")
+    elif kind == "malformed_json":
+        response = HttpResponse('{"access_token": "ya29.trunc', content_type="application/json")
+    elif kind == "empty_json":
+        response = HttpResponse("{}", content_type="application/json")
+    elif kind == "502":
+        response = HttpResponse(HTML_PAGE.format(status=502), status=502, content_type="text/html")
+    elif oauth:
+        status = int(kind)
+        error = {429: "rate_limit_exceeded", 503: "temporarily_unavailable"}.get(status, "server_error")
+        if status in (401, 403):
+            error = "access_denied" if status == 403 else "invalid_client"
+        response = oauth_error(error, f"sandbox fault {status}", status)
+    else:
+        response = api_error(int(kind))
+    if fault.retry_after is not None:
+        response["Retry-After"] = str(fault.retry_after)
+    return response
+
+
+def claim_fault(endpoint: str) -> Fault | None:
+    """Take one use of the oldest active fault for this endpoint (atomic across processes)."""
+    active = Q(remaining__isnull=True) | Q(remaining__gt=0)
+    for fault in Fault.objects.filter(active, endpoint=endpoint)[:5]:
+        if fault.remaining is None:
+            return fault
+        claimed = Fault.objects.filter(pk=fault.pk, remaining__gt=0).update(
+            remaining=F("remaining") - 1
+        )
+        if claimed:
+            return fault
+    return None
+
+
+def strip_refresh_token(response: HttpResponse) -> HttpResponse:
+    if response.status_code == 200 and response["Content-Type"].startswith("application/json"):
+        payload = json.loads(response.content)
+        payload.pop("refresh_token", None)
+        response.content = json.dumps(payload)
+    return response
+
+
+def faulty(endpoint: str):
+    """Wrap a sandbox view: apply an injected fault, and record the call."""
+
+    def decorate(view):
+        # functools.wraps carries the view's own csrf_exempt flag: the token endpoint is exempt,
+        # the consent form keeps its CSRF protection.
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            fault = claim_fault(endpoint)
+            if fault and fault.latency_ms:
+                time.sleep(fault.latency_ms / 1000)
+            response = fault_response(fault) if fault else None
+            if response is None:
+                response = view(request, *args, **kwargs)
+                if fault and fault.kind == "strip_refresh_token":
+                    response = strip_refresh_token(response)
+            detail = request.POST.get("grant_type", "") if endpoint == "token" else ""
+            Call.objects.create(endpoint=endpoint, detail=detail, status=response.status_code)
+            return response
+
+        return wrapper
+
+    return decorate

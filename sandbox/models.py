@@ -1,0 +1,43 @@
+from django.db import models
+from django.utils import timezone
+
+ENDPOINTS = [
+    ("token", "Token endpoint"),
+    ("revoke", "Revocation endpoint"),
+    ("authorize", "Authorization endpoint"),
+    ("userinfo", "User info"),
+    ("accounts", "GBP accounts.list"),
+    ("locations", "GBP locations.list"),
+    ("metrics", "GBP fetchMultiDailyMetricsTimeSeries"),
+    ("reviews", "GBP reviews.list"),
+]
+
+
+class Fault(models.Model):
+    """The next `remaining` calls to `endpoint` answer with this fault (None: until cleared)."""
+
+    endpoint = models.CharField(max_length=20, choices=ENDPOINTS)
+    kind = models.CharField(max_length=30)
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    retry_after = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(default=0)
+    remaining = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        times = "until cleared" if self.remaining is None else f"{self.remaining} more"
+        return f"{self.endpoint}: {self.kind} ({times})"
+
+
+class Call(models.Model):
+    """One request the sandbox answered: lets tests count what reached the provider."""
+
+    endpoint = models.CharField(max_length=20, choices=ENDPOINTS, db_index=True)
+    detail = models.CharField(max_length=100, blank=True)
+    status = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,82 @@
+"""What the sandbox's command, control page and test helper do, in one place."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_refresh_token_model,
+)
+
+from .faults import KINDS
+from .models import ENDPOINTS, Call, Fault
+
+ENDPOINT_NAMES = [name for name, _ in ENDPOINTS]
+
+
+def register_client(redirect_uris=None, client_id=None, client_secret=None):
+    """Create or update the product's OAuth application at the sandbox (idempotent)."""
+    Application = get_application_model()
+    if redirect_uris is None:
+        redirect_uris = [settings.INTEGRATIONS_BASE_URL + "/integrations/callback/sandbox/"]
+    app, created = Application.objects.update_or_create(
+        client_id=client_id or settings.SANDBOX_CLIENT_ID,
+        defaults={
+            "name": "Integrations (sandbox client)",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "redirect_uris": " ".join(redirect_uris),
+            "client_secret": client_secret or settings.SANDBOX_CLIENT_SECRET,
+            "skip_authorization": False,
+        },
+    )
+    return app, created
+
+
+def inject(endpoint, kind, times=1, *, status=None, body="", content_type="", retry_after=None,
+           latency_ms=0):
+    """The next `times` calls to `endpoint` fail with `kind` (times=None: until cleared)."""
+    if endpoint not in ENDPOINT_NAMES:
+        raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINT_NAMES)}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+    if kind == "hang" and not latency_ms:
+        latency_ms = 30_000
+    if kind == "429" and retry_after is None:
+        retry_after = 1
+    return Fault.objects.create(
+        endpoint=endpoint, kind=kind, remaining=times, status=status, body=body,
+        content_type=content_type, retry_after=retry_after, latency_ms=latency_ms,
+    )
+
+
+def clear_faults():
+    return Fault.objects.all().delete()[0]
+
+
+def expire_tokens(user):
+    """Every access token of this user expires now (their refresh tokens still work)."""
+    past = timezone.now() - timedelta(seconds=1)
+    return get_access_token_model().objects.filter(user=user).update(expires=past)
+
+
+def revoke_grant(user):
+    """The user revokes the app's access (like Google's "Remove access"): all tokens die."""
+    RefreshToken = get_refresh_token_model()
+    count = 0
+    for refresh in RefreshToken.objects.filter(user=user, revoked__isnull=True):
+        refresh.revoke()
+        count += 1
+    get_access_token_model().objects.filter(user=user).delete()
+    return count
+
+
+def calls(endpoint=None, detail=None):
+    qs = Call.objects.all()
+    if endpoint:
+        qs = qs.filter(endpoint=endpoint)
+    if detail is not None:
+        qs = qs.filter(detail=detail)
+    return qs.count()

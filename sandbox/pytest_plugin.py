@@ -1,0 +1,17 @@
+"""pytest fixtures for tests that cross a real network to the sandbox provider.
+
+    pytest_plugins = ["sandbox.pytest_plugin"]
+
+    def test_connect(sandbox, client, user): ...
+"""
+
+import pytest
+
+from .testing import Sandbox, point_product_at
+
+
+@pytest.fixture
+def sandbox(live_server, transactional_db, settings):
+    """The sandbox served over real HTTP on a loopback port, with the product pointed at it."""
+    point_product_at(live_server.url, settings)
+    yield Sandbox(live_server.url)

@@ -1,0 +1,90 @@
+"""The sandbox's own pages: the consent screen and the control page for the demo."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from oauth2_provider.views import AuthorizationView
+
+from . import ops
+from .faults import KINDS
+from .models import Call, Fault
+
+
+class ConsentView(AuthorizationView):
+    """Google-like consent: the requested scopes with checkboxes (granular consent), Allow/Deny."""
+
+    template_name = "sandbox/consent.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        scopes = context.get("scopes") or []
+        descriptions = context.get("scopes_descriptions") or scopes
+        context["scope_items"] = list(zip(scopes, descriptions))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "granular" in request.POST:
+            post = request.POST.copy()
+            chosen = post.getlist("grant_scope")
+            requested = post.get("scope", "").split()
+            post["scope"] = " ".join(s for s in requested if s == "openid" or s in chosen)
+            request.POST = post
+        return super().post(request, *args, **kwargs)
+
+
+@login_required
+def index(request):
+    context = {
+        "faults": Fault.objects.all(),
+        "calls": Call.objects.order_by("-id")[:20],
+        "endpoints": ops.ENDPOINT_NAMES,
+        "kinds": KINDS,
+    }
+    return render(request, "sandbox/index.html", context)
+
+
+def _int_or_none(value):
+    return int(value) if value not in (None, "") else None
+
+
+@login_required
+@require_POST
+def inject(request):
+    try:
+        fault = ops.inject(
+            request.POST.get("endpoint", ""),
+            request.POST.get("kind", ""),
+            _int_or_none(request.POST.get("times")),
+            status=_int_or_none(request.POST.get("status")),
+            retry_after=_int_or_none(request.POST.get("retry_after")),
+            latency_ms=_int_or_none(request.POST.get("latency_ms")) or 0,
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Injected: {fault}")
+    return redirect("sandbox:index")
+
+
+@login_required
+@require_POST
+def clear(request):
+    messages.success(request, f"Cleared {ops.clear_faults()} fault(s).")
+    return redirect("sandbox:index")
+
+
+@login_required
+@require_POST
+def expire(request):
+    count = ops.expire_tokens(request.user)
+    messages.success(request, f"Expired {count} access token(s) of {request.user}.")
+    return redirect("sandbox:index")
+
+
+@login_required
+@require_POST
+def revoke(request):
+    count = ops.revoke_grant(request.user)
+    messages.success(request, f"Revoked {count} grant(s) of {request.user}.")
+    return redirect("sandbox:index")
