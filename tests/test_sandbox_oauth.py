@@ -74,7 +74,7 @@ def test_it_grants_only_the_scopes_left_ticked(sandbox, oauth, owner, settings):
     with pytest.raises(Warning) as narrowed:
         oauth.fetch_token(sandbox.token_url, authorization_response=callback,
                           client_secret=settings.SANDBOX_CLIENT_SECRET, include_client_id=True)
-    assert narrowed.value.new_scope == ["openid", "email"]
+    assert sorted(narrowed.value.new_scope) == ["email", "openid"]
 
 
 def test_it_rotates_refresh_tokens(sandbox, oauth, owner, settings):
