@@ -1,19 +1,40 @@
-"""The token service: the only code that writes credentials after the connect flow.
+"""The token service: the only code that writes credentials.
 
-Consumers ask it for a fresh credential (`ensure_fresh`) and never touch token fields.
+Consumers ask it for a fresh credential and never touch token fields:
+
+    cred = ensure_fresh(integration)                     # valid for at least 5 minutes
+    result = with_token(integration, lambda token: ...)  # one forced refresh + retry on a 401
+    xoauth2_string(integration)                          # IMAP/SMTP SASL XOAUTH2
+
+Guarantees (see shared/DESIGN.md): just-in-time and single-flight refresh, nothing lost, every
+failure classified (re-auth / operator / transient), bounded effort, told once, secret.
+
+Single flight is a lease on the credential row (`lease_owner`, `lease_until`) taken with one
+conditional UPDATE: it works the same on PostgreSQL and SQLite, across threads, processes and
+machines, holds no database transaction open during the HTTP call, and a killed holder's lease
+lapses after INTEGRATIONS_REFRESH_LOCK_SECONDS.
 """
 
 import logging
+import random
+import time
+import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from . import notify
+from . import notify, oauth_client, signals
 from .models import Integration, IntegrationEvent, OAuthCredential
+from .providers import registry
 
 log = logging.getLogger(__name__)
 
-OPERATOR_ERROR_CODES = ("invalid_client", "unauthorized_client")
+OPERATOR_ERROR_CODES = ("invalid_client", "unauthorized_client", "unsupported_grant_type",
+                        "invalid_request", "provider_not_configured", "unknown_provider")
+Outcome = IntegrationEvent.Outcome
 
 
 class TokenError(Exception):
@@ -31,18 +52,161 @@ class ReauthRequired(TokenError):
 
 
 class RefreshFailed(TokenError):
-    """A refresh did not succeed this time (transient or operator-side); try again later."""
+    """No fresh token this time (transient, or an operator must fix the client); try later."""
 
-    def __init__(self, integration_id, code, message="", retry_after=None):
+    def __init__(self, integration_id, code, message="", *, kind="transient", retry_after=None):
+        self.kind = kind
         self.retry_after = retry_after
         super().__init__(integration_id, code, message)
 
 
-def record_event(integration_id, kind, outcome=IntegrationEvent.Outcome.OK, **fields):
+def default_buffer() -> timedelta:
+    return timedelta(seconds=settings.INTEGRATIONS_REFRESH_BUFFER_SECONDS)
+
+
+def record_event(integration_id, kind, outcome=Outcome.OK, **fields):
     return IntegrationEvent.objects.create(
         integration_id=integration_id, kind=kind, outcome=outcome, **fields
     )
 
+
+# --- Public API -------------------------------------------------------------------------------
+
+def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -> OAuthCredential:
+    """A credential whose access token is valid for at least `buffer` (refreshing if needed).
+
+    `force` refreshes even a fresh token (after a 401), unless another caller refreshed it after
+    this call began: then that token is returned without a second request to the provider.
+    """
+    buffer = default_buffer() if buffer is None else buffer
+    started = timezone.now()
+    cred = _load(integration)
+    if not force and not cred.expires_within(buffer):
+        return cred
+    _check_refreshable(integration, cred)
+    return _refresh_single_flight(integration, cred, buffer, force, started)
+
+
+def with_token(integration, call, *, buffer: timedelta | None = None):
+    """Run `call(access_token)`; on a 401, refresh once (forced) and run it once more.
+
+    A 401 is either a returned response with `status_code == 401` or a raised exception whose
+    `status_code` (or `resp.status`, as googleapiclient's HttpError has) is 401.
+    """
+    cred = ensure_fresh(integration, buffer=buffer)
+    try:
+        result = call(cred.access_token)
+    except Exception as exc:
+        if _status_of(exc) != 401:
+            raise
+    else:
+        if _status_of(result) != 401:
+            return result
+    log.info("integration %s: 401 from the API, refreshing once and retrying", integration.pk)
+    cred = ensure_fresh(integration, force=True)
+    return call(cred.access_token)
+
+
+def xoauth2_string(integration) -> str:
+    """SASL XOAUTH2 for IMAP/SMTP (Gmail, Microsoft 365): user=...^Aauth=Bearer ...^A^A."""
+    provider = registry.find(integration.provider)
+    if provider is None or not provider.mail:
+        raise ValueError(f"provider {integration.provider!r} does not do mail")
+    cred = ensure_fresh(integration)
+    return f"user={integration.display_name}\x01auth=Bearer {cred.access_token}\x01\x01"
+
+
+# --- Connect and disconnect (the only other writers of credentials) ---------------------------
+
+def store_grant(user, provider, identity: dict, token: oauth_client.TokenResponse,
+                scopes: list[str]):
+    """Create or update the integration for this account with a new grant. Returns (row, created).
+
+    One row per (user, provider, account): reconnecting updates it (back to active, counters and
+    errors cleared) and keeps its history and synced data.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        integration, created = Integration.objects.get_or_create(
+            user=user, provider=provider.id, external_id=identity["id"],
+            defaults={"display_name": identity["name"]},
+        )
+        integration.display_name = identity["name"]
+        integration.status = Integration.Status.ACTIVE
+        integration.save()
+        OAuthCredential.objects.update_or_create(
+            integration=integration,
+            defaults={
+                "access_token": token.access_token,
+                "refresh_token": token.refresh_token,
+                "token_type": token.token_type,
+                "expires_at": _expiry(token, now),
+                "scopes": scopes,
+                "last_refreshed_at": now,
+                "refresh_failures": 0,
+                "failing_since": None,
+                "last_error_code": "",
+                "last_error_message": "",
+                "last_error_at": None,
+                "retry_after": None,
+                "lease_owner": "",
+                "lease_until": None,
+            },
+        )
+        kind = IntegrationEvent.Kind.CONNECTED if created else IntegrationEvent.Kind.RECONNECTED
+        record_event(integration.pk, kind)
+        transaction.on_commit(lambda: signals.integration_connected.send(
+            sender=Integration, integration=integration, created=created))
+    log.info("integration %s (%s) %s", integration.pk, provider.id,
+             "connected" if created else "reconnected")
+    return integration, created
+
+
+def disconnect(integration) -> bool:
+    """Revoke at the provider (best effort), wipe the tokens locally whatever it said."""
+    cred = OAuthCredential.objects.filter(integration=integration).first()
+    provider = registry.find(integration.provider)
+    revoked = False
+    if cred and provider and provider.revoke_url and not cred.is_undecryptable and not (
+        _shares_grant(integration, provider)
+    ):
+        token, hint = (cred.refresh_token, "refresh_token") if cred.refresh_token else (
+            cred.access_token, "access_token")
+        if token:
+            revoked = oauth_client.revoke(provider, token, hint)
+    now = timezone.now()
+    with transaction.atomic():
+        OAuthCredential.objects.filter(integration=integration).update(
+            access_token=None, refresh_token=None, expires_at=None, lease_owner="",
+            lease_until=None, retry_after=None, updated_at=now,
+        )
+        Integration.objects.filter(pk=integration.pk).update(
+            status=Integration.Status.DISCONNECTED, updated_at=now)
+        record_event(integration.pk, IntegrationEvent.Kind.DISCONNECTED,
+                     message="revoked at the provider" if revoked else "tokens wiped locally")
+        transaction.on_commit(lambda: signals.integration_disconnected.send(
+            sender=Integration, integration=integration))
+    integration.status = Integration.Status.DISCONNECTED
+    log.info("integration %s (%s) disconnected, revoked=%s", integration.pk,
+             integration.provider, revoked)
+    return revoked
+
+
+def _shares_grant(integration, provider) -> bool:
+    """Google revokes the whole grant of a client for an account, not one token: revoking for
+    one integration would also cut off a sibling (Gmail and Business Profile on one account)."""
+    siblings = Integration.objects.filter(
+        user=integration.user_id, external_id=integration.external_id,
+        status=Integration.Status.ACTIVE,
+    ).exclude(pk=integration.pk).values_list("provider", flat=True)
+    for provider_id in siblings:
+        other = registry.find(provider_id)
+        if other and (other.token_url, other.client_id) == (provider.token_url, provider.client_id):
+            return True
+    return False
+
+
+# --- State changes ----------------------------------------------------------------------------
 
 def mark_reauth_required(integration, code, message, *, clear_refresh_token=True) -> bool:
     """Move an active integration to `reauth_required`; True on the transition (told once).
@@ -55,30 +219,19 @@ def mark_reauth_required(integration, code, message, *, clear_refresh_token=True
         changed = Integration.objects.filter(
             pk=integration.pk, status=Integration.Status.ACTIVE
         ).update(status=Integration.Status.REAUTH_REQUIRED, updated_at=now)
-        updates = {
-            "last_error_code": code,
-            "last_error_message": message,
-            "last_error_at": now,
-            "updated_at": now,
-        }
+        updates = {"last_error_code": code, "last_error_message": message, "last_error_at": now,
+                   "updated_at": now}
         if clear_refresh_token:
             updates["refresh_token"] = None
         OAuthCredential.objects.filter(integration_id=integration.pk).update(**updates)
         if changed:
-            record_event(
-                integration.pk,
-                IntegrationEvent.Kind.STATUS,
-                IntegrationEvent.Outcome.REAUTH,
-                error_code=code,
-                message=message,
-            )
+            record_event(integration.pk, IntegrationEvent.Kind.STATUS, Outcome.REAUTH,
+                         error_code=code, message=message)
             transaction.on_commit(lambda: notify.reauth_required(integration.pk, code, message))
+    integration.status = Integration.Status.REAUTH_REQUIRED
     if changed:
-        integration.status = Integration.Status.REAUTH_REQUIRED
-        log.warning(
-            "integration %s (%s) needs re-authentication: %s",
-            integration.pk, integration.provider, code,
-        )
+        log.warning("integration %s (%s) needs re-authentication: %s", integration.pk,
+                    integration.provider, code)
     return bool(changed)
 
 
@@ -88,8 +241,218 @@ def flag_undecryptable(integration) -> bool:
     The ciphertext is kept (not cleared): restoring the missing key makes it readable again.
     """
     return mark_reauth_required(
-        integration,
-        "undecryptable",
+        integration, "undecryptable",
         "The stored credential cannot be decrypted with the configured keys; reconnect the account.",
         clear_refresh_token=False,
     )
+
+
+# --- Internals --------------------------------------------------------------------------------
+
+def _status_of(obj):
+    status = getattr(obj, "status_code", None)
+    if status is None and getattr(obj, "resp", None) is not None:
+        status = getattr(obj.resp, "status", None)
+    try:
+        return int(status) if status is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _load(integration) -> OAuthCredential:
+    try:
+        cred = OAuthCredential.objects.select_related("integration").get(
+            integration_id=integration.pk)
+    except OAuthCredential.DoesNotExist:
+        raise ReauthRequired(integration.pk, "no_credential", "No credential is stored.") from None
+    integration.status = cred.integration.status
+    if integration.status != Integration.Status.ACTIVE:
+        raise ReauthRequired(integration.pk, cred.last_error_code or integration.status,
+                             cred.last_error_message or f"The integration is {integration.status}.")
+    if cred.is_undecryptable:
+        flag_undecryptable(integration)
+        raise ReauthRequired(integration.pk, "undecryptable", "The credential cannot be decrypted.")
+    return cred
+
+
+def _check_refreshable(integration, cred):
+    if cred.in_cooldown():
+        raise RefreshFailed(
+            integration.pk, cred.last_error_code or "cooldown",
+            f"Waiting until {cred.retry_after:%H:%M:%S} before trying again "
+            f"(last error: {cred.last_error_message or cred.last_error_code}).",
+            kind="operator" if cred.last_error_code in OPERATOR_ERROR_CODES else "transient",
+            retry_after=(cred.retry_after - timezone.now()).total_seconds(),
+        )
+
+
+def _satisfied(cred, buffer, force, started) -> bool:
+    if force:
+        return cred.last_refreshed_at is not None and cred.last_refreshed_at >= started
+    return not cred.expires_within(buffer)
+
+
+def _acquire(cred_pk, owner) -> bool:
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return OAuthCredential.objects.filter(free, pk=cred_pk).update(
+        lease_owner=owner, lease_until=until) == 1
+
+
+def _release(cred_pk, owner):
+    OAuthCredential.objects.filter(pk=cred_pk, lease_owner=owner).update(
+        lease_owner="", lease_until=None)
+
+
+def _refresh_single_flight(integration, cred, buffer, force, started):
+    owner = uuid.uuid4().hex
+    deadline = time.monotonic() + settings.INTEGRATIONS_REFRESH_WAIT_SECONDS
+    while not _acquire(cred.pk, owner):
+        if time.monotonic() > deadline:
+            raise RefreshFailed(integration.pk, "lock_timeout",
+                                "Another refresh of this credential did not finish in time.")
+        time.sleep(random.uniform(0.02, 0.08))
+        cred = _load(integration)
+        if _satisfied(cred, buffer, force, started):
+            return cred  # another worker refreshed it meanwhile
+    try:
+        cred = _load(integration)  # re-read under the lease
+        if _satisfied(cred, buffer, force, started):
+            return cred
+        _check_refreshable(integration, cred)
+        return _refresh(integration, cred)
+    finally:
+        _release(cred.pk, owner)
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    cap = settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
+    if retry_after is not None:
+        return min(retry_after, cap)
+    base = settings.INTEGRATIONS_BACKOFF_BASE_SECONDS
+    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
+def _refresh(integration, cred) -> OAuthCredential:
+    provider = registry.find(integration.provider)
+    if provider is None or not provider.configured:
+        code = "unknown_provider" if provider is None else "provider_not_configured"
+        error = oauth_client.OperatorError(code, f"Provider {integration.provider!r} is not "
+                                                 "configured (client id missing).")
+        return _fail(integration, cred, error, attempts=0, elapsed=0.0)
+    if not cred.refresh_token:
+        error = oauth_client.ReauthError(
+            "no_refresh_token", "No refresh token is stored; reconnect to grant offline access.")
+        return _fail(integration, cred, error, attempts=0, elapsed=0.0)
+
+    started = time.monotonic()
+    budget = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS - settings.INTEGRATIONS_HTTP_TIMEOUT
+    attempts = settings.INTEGRATIONS_REFRESH_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            token = oauth_client.refresh(provider, cred.refresh_token)
+        except oauth_client.TransientError as exc:
+            delay = _backoff(attempt, exc.retry_after)
+            out_of_time = time.monotonic() - started + delay > budget
+            if attempt == attempts or out_of_time:
+                return _fail(integration, cred, exc, attempt, time.monotonic() - started)
+            log.info("integration %s: transient %s on attempt %s, retrying in %.2fs",
+                     integration.pk, exc.code, attempt, delay)
+            time.sleep(delay)
+        except oauth_client.OAuthError as exc:
+            if exc.kind == "reauth" and _refreshed_elsewhere(cred):
+                return _load(integration)
+            return _fail(integration, cred, exc, attempt, time.monotonic() - started)
+        else:
+            return _persist(integration, cred, token, attempt, time.monotonic() - started)
+    raise AssertionError("unreachable")
+
+
+def _refreshed_elsewhere(cred) -> bool:
+    """A rejected refresh token may just have been rotated by another holder (a lapsed lease)."""
+    current = OAuthCredential.objects.filter(pk=cred.pk).values_list(
+        "last_refreshed_at", flat=True).first()
+    return current is not None and cred.last_refreshed_at is not None and (
+        current > cred.last_refreshed_at)
+
+
+def _expiry(token, now):
+    seconds = token.expires_in if token.expires_in is not None else (
+        settings.INTEGRATIONS_DEFAULT_EXPIRES_IN)
+    return now + timedelta(seconds=max(0, seconds))
+
+
+def _persist(integration, cred, token, attempts, elapsed) -> OAuthCredential:
+    """Access token, expiry and any rotated refresh token, in one transaction."""
+    now = timezone.now()
+    rotated = bool(token.refresh_token) and token.refresh_token != cred.refresh_token
+    updates = {
+        "access_token": token.access_token,
+        "token_type": token.token_type,
+        "expires_at": _expiry(token, now),
+        "last_refreshed_at": now,
+        "refresh_failures": 0,
+        "failing_since": None,
+        "last_error_code": "",
+        "last_error_message": "",
+        "last_error_at": None,
+        "retry_after": None,
+        "updated_at": now,
+    }
+    if token.refresh_token:  # no refresh token in the answer: keep the one we have
+        updates["refresh_token"] = token.refresh_token
+    if token.scopes:
+        updates["scopes"] = token.scopes
+    with transaction.atomic():
+        # Written even if our lease lapsed: a rotated refresh token must never be dropped.
+        OAuthCredential.objects.filter(pk=cred.pk).update(**updates)
+        record_event(integration.pk, IntegrationEvent.Kind.REFRESH, Outcome.OK,
+                     duration_ms=int(elapsed * 1000), attempts=attempts, rotated=rotated)
+        transaction.on_commit(lambda: signals.token_refreshed.send(
+            sender=Integration, integration=integration, rotated=rotated))
+    log.info("integration %s (%s): token refreshed in %.0f ms, rotated=%s", integration.pk,
+             integration.provider, elapsed * 1000, rotated)
+    for name, value in updates.items():
+        setattr(cred, name, value)
+    return cred
+
+
+def _fail(integration, cred, error: oauth_client.OAuthError, attempts, elapsed):
+    """Record a failed refresh and raise the error the caller acts on."""
+    now = timezone.now()
+    event = {"error_code": error.code[:64], "message": error.message,
+             "duration_ms": int(elapsed * 1000), "attempts": attempts}
+    if error.kind == "reauth":
+        record_event(integration.pk, IntegrationEvent.Kind.REFRESH, Outcome.REAUTH, **event)
+        OAuthCredential.objects.filter(pk=cred.pk).update(
+            refresh_failures=cred.refresh_failures + 1, updated_at=now)
+        mark_reauth_required(integration, error.code, error.message)
+        raise ReauthRequired(integration.pk, error.code, error.message)
+
+    cooldown = settings.INTEGRATIONS_REFRESH_COOLDOWN_SECONDS
+    wait = max(cooldown, error.retry_after or 0)
+    failing_since = cred.failing_since or now
+    OAuthCredential.objects.filter(pk=cred.pk).update(
+        refresh_failures=cred.refresh_failures + 1, failing_since=failing_since,
+        last_error_code=error.code[:64], last_error_message=error.message, last_error_at=now,
+        retry_after=now + timedelta(seconds=wait), updated_at=now,
+    )
+    outcome = Outcome.OPERATOR if error.kind == "operator" else Outcome.TRANSIENT
+    record_event(integration.pk, IntegrationEvent.Kind.REFRESH, outcome, **event)
+    if error.kind == "operator":
+        log.error("integration %s (%s): the OAuth client needs an operator: %s: %s",
+                  integration.pk, integration.provider, error.code, error.message)
+    else:
+        log.warning("integration %s (%s): refresh failed after %s attempt(s): %s",
+                    integration.pk, integration.provider, attempts, error.code)
+        escalate_after = timedelta(seconds=settings.INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS)
+        if now - failing_since > escalate_after:
+            days = (now - failing_since).days
+            message = (f"Refreshing has failed for {days} day(s) (last error: {error.code}); "
+                       "reconnect the account.")
+            mark_reauth_required(integration, "refresh_failing", message,
+                                 clear_refresh_token=False)
+            raise ReauthRequired(integration.pk, "refresh_failing", message)
+    raise RefreshFailed(integration.pk, error.code, error.message, kind=error.kind,
+                        retry_after=wait)

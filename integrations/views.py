@@ -1,10 +1,196 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+import logging
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from . import display, oauth_client, oauth_state, tokens
 from .models import Integration
+from .providers import registry
+
+log = logging.getLogger(__name__)
+
+
+def _provider_or_404(provider_id):
+    try:
+        provider = registry.find(provider_id)
+    except registry.ProviderConfigError:
+        log.exception("provider %s is misdeclared in INTEGRATION_PROVIDERS", provider_id)
+        raise Http404("Unknown provider") from None
+    if provider is None:
+        raise Http404("Unknown provider")
+    return provider
+
+
+def _integration_or_404(request, integration_id):
+    """The user's own integration; anyone else's is a 404, not a 403 (no existence leak)."""
+    return get_object_or_404(Integration, pk=integration_id, user=request.user)
+
+
+def redirect_uri(provider) -> str:
+    """Built from the configured base URL, never from the request's Host header."""
+    return settings.INTEGRATIONS_BASE_URL + reverse("integrations:callback", args=[provider.id])
+
+
+def _safe_next(request, candidate) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) and candidate.startswith("/") and not candidate.startswith("//"):
+        return candidate
+    return ""
+
+
+def _connect_error(request, provider, title, message, *, status, missing=()):
+    context = {"provider": provider, "title": title, "message": message, "missing": missing}
+    return render(request, "integrations/connect_error.html", context, status=status)
 
 
 @login_required
+@require_GET
 def index(request):
-    integrations = Integration.objects.filter(user=request.user).select_related("credential")
-    return render(request, "integrations/index.html", {"integrations": integrations})
+    integrations = list(
+        Integration.objects.filter(user=request.user).select_related("credential")
+        .order_by("provider", "display_name")
+    )
+    providers = registry.all_providers()
+    names = {p.id: p.name for p in providers}
+    for integration in integrations:
+        integration.provider_name = names.get(integration.provider, integration.provider)
+        integration.problem = display.problem(integration, integration.provider_name)
+        integration.health = display.token_health(integration)
+        provider = next((p for p in providers if p.id == integration.provider), None)
+        integration.syncs = bool(provider and provider.syncs)
+        integration.connectable = bool(provider and provider.configured)
+    context = {
+        "integrations": integrations,
+        "available": [p for p in providers if p.configured],
+        "unconfigured": [p for p in providers if not p.configured],
+    }
+    return render(request, "integrations/index.html", context)
+
+
+@login_required
+@require_GET
+def connect(request, provider_id):
+    provider = _provider_or_404(provider_id)
+    if not provider.configured:
+        messages.error(request, f"{provider.name} is not available yet: an operator must "
+                                "configure it first.")
+        return redirect("integrations:index")
+    integration_id = request.GET.get("integration")
+    if integration_id:
+        if not integration_id.isdigit():
+            raise Http404("Unknown integration")
+        integration_id = _integration_or_404(request, int(integration_id)).pk
+    verifier = oauth_client.new_code_verifier() if provider.pkce else None
+    state = oauth_state.new_state(
+        request, provider.id, code_verifier=verifier,
+        next_url=_safe_next(request, request.GET.get("next", "")), integration_id=integration_id,
+    )
+    return redirect(oauth_client.authorization_url(provider, redirect_uri(provider), state, verifier))
+
+
+@login_required
+@require_GET
+def callback(request, provider_id):
+    provider = _provider_or_404(provider_id)
+    try:  # the state goes first: popped whatever happens next
+        flow = oauth_state.pop_state(request, request.GET.get("state", ""), provider.id)
+    except oauth_state.StateError as exc:
+        log.info("callback for %s rejected: %s", provider.id, exc)
+        return _connect_error(request, provider, "This sign-in link is not valid", str(exc),
+                              status=exc.status)
+    done = flow.get("next") or reverse("integrations:index")
+
+    error = request.GET.get("error")
+    if error == "access_denied":
+        messages.info(request, f"You declined to connect {provider.name}. Nothing was changed.")
+        return redirect(done)
+    if error or not request.GET.get("code"):
+        what = f"{provider.name} answered with an error" if error else f"{provider.name} sent no code"
+        return _connect_error(request, provider, "The connection did not go through",
+                              f"{what}. Nothing was changed; please try again.", status=400)
+
+    try:
+        token = oauth_client.exchange_code(provider, request.GET["code"], redirect_uri(provider),
+                                           flow["verifier"])
+    except oauth_client.OAuthError as exc:
+        log.warning("code exchange with %s failed: %s", provider.id, exc.code)
+        return _connect_error(
+            request, provider, "The connection did not go through",
+            f"{provider.name} did not give us a usable answer ({exc.message}). Nothing was "
+            "stored; please try again.",
+            status=400 if exc.kind != "transient" else 502)
+
+    if not token.refresh_token:
+        return _connect_error(
+            request, provider, "Lasting access was not granted",
+            f"{provider.name} did not grant offline access, so the connection would stop working "
+            "within the hour. Nothing was stored. Please try again and approve every requested "
+            "permission on the consent screen.", status=400)
+
+    granted = token.scopes if token.scopes is not None else list(provider.scopes)
+    if missing := provider.missing_scopes(granted):
+        return _connect_error(
+            request, provider, "Some permissions were not granted",
+            f"{provider.name} needs these permissions to work; nothing was stored. Please try "
+            "again and leave them ticked on the consent screen.", status=400, missing=missing)
+
+    try:
+        identity = oauth_client.userinfo(provider, token.access_token)
+    except oauth_client.OAuthError as exc:
+        log.warning("userinfo from %s failed: %s", provider.id, exc.code)
+        return _connect_error(
+            request, provider, "The connection did not go through",
+            f"We could not read which {provider.name} account this is. Nothing was stored; "
+            "please try again.", status=502)
+
+    integration, created = tokens.store_grant(request.user, provider, identity, token, granted)
+    wanted = flow.get("integration")
+    if wanted and wanted != integration.pk:
+        messages.warning(request, f"You connected {integration.display_name}, a different "
+                                  "account than the one that needed reconnecting.")
+    verb = "Connected" if created else "Reconnected"
+    messages.success(request, f"{verb} {provider.name}: {integration.display_name}.")
+    return redirect(done)
+
+
+@login_required
+@require_POST
+def disconnect(request, integration_id):
+    integration = _integration_or_404(request, integration_id)
+    revoked = tokens.disconnect(integration)
+    provider = registry.find(integration.provider)
+    name = provider.name if provider else integration.provider
+    extra = "" if revoked else " (tokens deleted here; the provider was not asked to revoke them)"
+    messages.success(request, f"Disconnected {name}: {integration.display_name}{extra}.")
+    return redirect("integrations:index")
+
+
+@login_required
+@require_GET
+def detail(request, integration_id):
+    integration = _integration_or_404(request, integration_id)
+    provider = registry.find(integration.provider)
+    context = {"integration": integration, "provider_name": provider.name if provider else ""}
+    return render(request, "integrations/detail.html", context)
+
+
+@login_required
+@require_POST
+def sync(request, integration_id):
+    from .tasks import sync_integration
+
+    integration = _integration_or_404(request, integration_id)
+    provider = registry.find(integration.provider)
+    if not (provider and provider.syncs) or integration.status != Integration.Status.ACTIVE:
+        messages.error(request, "This connection cannot be synced right now.")
+        return redirect("integrations:index")
+    sync_integration.delay(integration.pk)
+    messages.success(request, f"Sync started for {integration.display_name}.")
+    return redirect("integrations:detail", integration.pk)

@@ -1,0 +1,61 @@
+"""The one seam for outbound HTTP: timeouts everywhere, pooled connections, nothing secret logged.
+
+Every call to a provider (token, revoke, userinfo, APIs) goes through `request`, so tests can
+mock here, the timeout is set in one place, and log lines carry method, host, path and status,
+never a query string, a body or an Authorization header.
+"""
+
+import logging
+import threading
+import time
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+_local = threading.local()
+
+
+class NetworkError(Exception):
+    """The request did not get an HTTP answer (timeout, refused connection, DNS, TLS)."""
+
+    def __init__(self, code: str, url: str):
+        self.code = code
+        super().__init__(f"{code} calling {describe(url)}")
+
+
+def describe(url: str) -> str:
+    """A URL fit for logs: scheme, host and path only (no query string: it may carry a code)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def session() -> requests.Session:
+    """A pooled session per thread (requests.Session is not safe to share across threads)."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16)
+        s.mount("http://", adapter)
+        s.mount("https://", adapter)
+    return s
+
+
+def request(method: str, url: str, *, timeout: float | None = None, **kwargs) -> requests.Response:
+    timeout = timeout or settings.INTEGRATIONS_HTTP_TIMEOUT
+    started = time.monotonic()
+    try:
+        response = session().request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.Timeout:
+        log.info("%s %s: timeout after %.1fs", method, describe(url), timeout)
+        raise NetworkError("timeout", url) from None
+    except requests.ConnectionError:
+        log.info("%s %s: connection error", method, describe(url))
+        raise NetworkError("connection_error", url) from None
+    except requests.RequestException as exc:
+        log.info("%s %s: %s", method, describe(url), type(exc).__name__)
+        raise NetworkError("request_error", url) from None
+    log.debug("%s %s -> %s in %.0f ms", method, describe(url), response.status_code,
+              (time.monotonic() - started) * 1000)
+    return response

@@ -1,0 +1,241 @@
+"""The OAuth 2.0 client: the only module that speaks to token, revoke and userinfo endpoints.
+
+Every failure becomes one typed error with a kind the token service acts on:
+
+- `reauth`: only the user can fix it (invalid_grant, interaction_required, ...)
+- `operator`: the client's credentials are wrong or expired (invalid_client, ...)
+- `transient`: try again later (timeouts, connection errors, 5xx, 429, unreadable answers)
+
+Errors carry a code and a human message scrubbed of every secret sent in the request.
+"""
+
+import email.utils
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from oauthlib.oauth2 import WebApplicationClient
+
+from . import http
+from .providers import Provider
+
+REAUTH_CODES = {"invalid_grant", "interaction_required", "consent_required", "login_required",
+                "invalid_scope"}
+OPERATOR_CODES = {"invalid_client", "unauthorized_client", "unsupported_grant_type",
+                  "invalid_request"}
+TRANSIENT_CODES = {"temporarily_unavailable", "server_error"}
+AADSTS = re.compile(r"AADSTS\d+")
+
+
+class OAuthError(Exception):
+    kind = "transient"
+
+    def __init__(self, code: str, message: str = "", *, status: int | None = None,
+                 retry_after: float | None = None):
+        self.code = code
+        self.message = message or code
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(f"{code}: {self.message}")
+
+
+class ReauthError(OAuthError):
+    kind = "reauth"
+
+
+class OperatorError(OAuthError):
+    kind = "operator"
+
+
+class TransientError(OAuthError):
+    kind = "transient"
+
+
+@dataclass(repr=False)
+class TokenResponse:
+    access_token: str
+    refresh_token: str | None
+    expires_in: int | None
+    scopes: list[str] | None
+    token_type: str = "Bearer"
+    extra: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        return (f"<TokenResponse refresh_token={'set' if self.refresh_token else 'none'} "
+                f"expires_in={self.expires_in} scopes={self.scopes}>")
+
+
+def scrub(text: str, secrets) -> str:
+    """Remove every secret we sent from a provider's text (some servers echo parameters)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def classify(error: str, description: str, status: int, retry_after=None) -> OAuthError:
+    """An OAuth error response (RFC 6749 section 5.2) as a typed error."""
+    message = description.strip().splitlines()[0][:300] if description.strip() else error
+    if aadsts := AADSTS.search(description):
+        message = f"{aadsts.group(0)}: {message}" if aadsts.group(0) not in message else message
+    if error in REAUTH_CODES:
+        return ReauthError(error, message, status=status)
+    if error in OPERATOR_CODES:
+        return OperatorError(error, message, status=status)
+    return TransientError(error if error in TRANSIENT_CODES else f"oauth_{error}"[:64], message,
+                          status=status, retry_after=retry_after)
+
+
+def parse_json(response):
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def error_from_response(response, secrets) -> OAuthError:
+    body = parse_json(response)
+    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    status = response.status_code
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        description = body.get("error_description") or ""
+        return classify(body["error"], scrub(str(description), secrets), status, retry_after)
+    if status == 429:
+        return TransientError("rate_limited", "The provider asked us to slow down (429).",
+                              status=status, retry_after=retry_after)
+    if status >= 500:
+        return TransientError(f"http_{status}", f"The provider answered {status}.", status=status,
+                              retry_after=retry_after)
+    kind = "not JSON" if body is None else "JSON without the expected fields"
+    ctype = response.headers.get("Content-Type", "unknown").split(";")[0]
+    return TransientError("malformed_response",
+                          f"The provider answered {status} with {kind} ({ctype}).", status=status)
+
+
+def parse_scopes(value) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [s for s in re.split(r"[\s,]+", value) if s]
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return value
+    return None
+
+
+def parse_token_response(response, secrets) -> TokenResponse:
+    body = parse_json(response)
+    ok = response.status_code == 200 and isinstance(body, dict)
+    if not ok or not isinstance(body.get("access_token"), str) or not body["access_token"]:
+        raise error_from_response(response, secrets)
+    try:
+        expires_in = int(body["expires_in"]) if body.get("expires_in") is not None else None
+    except (TypeError, ValueError):
+        expires_in = None
+    refresh_token = body.get("refresh_token")
+    known = {"access_token", "refresh_token", "expires_in", "scope", "token_type"}
+    return TokenResponse(
+        access_token=body["access_token"],
+        refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+        expires_in=expires_in,
+        scopes=parse_scopes(body.get("scope")),
+        token_type=str(body.get("token_type") or "Bearer"),
+        extra={k: v for k, v in body.items() if k not in known and k != "id_token"},
+    )
+
+
+def _client_auth(provider: Provider, data: dict) -> dict:
+    """Client authentication as the provider wants it: in the body, or HTTP Basic."""
+    if provider.client_auth == "basic":
+        return {"auth": (provider.client_id, provider.client_secret)}
+    data.update(client_id=provider.client_id, client_secret=provider.client_secret)
+    return {}
+
+
+def _post_token(provider: Provider, data: dict, secrets) -> TokenResponse:
+    kwargs = _client_auth(provider, data)
+    try:
+        response = http.request("POST", provider.token_url, data=data,
+                                headers={"Accept": "application/json"}, **kwargs)
+    except http.NetworkError as exc:
+        raise TransientError(exc.code, f"No answer from the provider ({exc.code}).") from None
+    return parse_token_response(response, [*secrets, provider.client_secret])
+
+
+def authorization_url(provider: Provider, redirect_uri: str, state: str,
+                      code_verifier: str | None) -> str:
+    client = WebApplicationClient(provider.client_id)
+    extra = dict(provider.authorize_params)
+    if code_verifier:
+        extra.update(code_challenge=client.create_code_challenge(code_verifier, "S256"),
+                     code_challenge_method="S256")
+    return client.prepare_request_uri(provider.authorize_url, redirect_uri=redirect_uri,
+                                      scope=list(provider.scopes), state=state, **extra)
+
+
+def new_code_verifier() -> str:
+    return WebApplicationClient(None).create_code_verifier(64)
+
+
+def exchange_code(provider: Provider, code: str, redirect_uri: str,
+                  code_verifier: str | None) -> TokenResponse:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if code_verifier:
+        data["code_verifier"] = code_verifier
+    return _post_token(provider, data, [code, code_verifier])
+
+
+def refresh(provider: Provider, refresh_token: str) -> TokenResponse:
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return _post_token(provider, data, [refresh_token])
+
+
+def revoke(provider: Provider, token: str, token_type_hint: str) -> bool:
+    """RFC 7009 revocation (and Google's). True when the provider confirmed it."""
+    if not provider.revoke_url:
+        return False
+    data = {"token": token, "token_type_hint": token_type_hint}
+    kwargs = _client_auth(provider, data) if provider.revoke_client_auth else {}
+    try:
+        response = http.request("POST", provider.revoke_url, data=data, **kwargs)
+    except http.NetworkError:
+        return False
+    return response.status_code == 200
+
+
+def userinfo(provider: Provider, access_token: str) -> dict:
+    """The account behind a token: {"id": ..., "name": ...} read from the provider's userinfo."""
+    if not provider.userinfo_url:
+        raise OperatorError("no_userinfo_url", "The provider declares no userinfo_url.")
+    try:
+        response = http.request("GET", provider.userinfo_url,
+                                headers={"Authorization": f"Bearer {access_token}",
+                                         "Accept": "application/json"})
+    except http.NetworkError as exc:
+        raise TransientError(exc.code, f"No answer from the provider ({exc.code}).") from None
+    body = parse_json(response)
+    if response.status_code != 200 or not isinstance(body, dict):
+        raise error_from_response(response, [access_token])
+    account_id = body.get(provider.id_field)
+    if account_id in (None, ""):
+        raise TransientError("malformed_userinfo",
+                             f"The provider's user info has no {provider.id_field!r}.")
+    name = body.get(provider.name_field) or body.get("email") or body.get("name") or account_id
+    return {"id": str(account_id), "name": str(name)[:255]}

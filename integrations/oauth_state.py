@@ -1,0 +1,55 @@
+"""The connect flow's one-time states, kept in the session.
+
+Each flow (several may run at once, in tabs) stashes a small dict under a random state: who
+started it, for which provider, its PKCE verifier, where to go afterwards. A state is popped on
+use and expires after ten minutes; at most a few are kept.
+"""
+
+import secrets
+import time
+
+SESSION_KEY = "integrations_oauth_states"
+MAX_STATES = 5
+LIFETIME_SECONDS = 600
+
+
+class StateError(Exception):
+    def __init__(self, message, status=403):
+        self.status = status
+        super().__init__(message)
+
+
+def new_state(request, provider_id, *, code_verifier, next_url="", integration_id=None) -> str:
+    state = secrets.token_urlsafe(32)
+    states = dict(request.session.get(SESSION_KEY, {}))
+    states[state] = {
+        "provider": provider_id,
+        "user": request.user.pk,
+        "verifier": code_verifier,
+        "created": time.time(),
+        "next": next_url,
+        "integration": integration_id,
+    }
+    # Keep the newest few: an abandoned tab should not grow the session forever.
+    newest = sorted(states.items(), key=lambda kv: kv[1]["created"])[-MAX_STATES:]
+    request.session[SESSION_KEY] = dict(newest)
+    return state
+
+
+def pop_state(request, state: str, provider_id: str) -> dict:
+    """The flow this state belongs to, removed from the session; StateError when it is not ours."""
+    states = dict(request.session.get(SESSION_KEY, {}))
+    flow = states.pop(state, None) if state else None
+    request.session[SESSION_KEY] = states
+    if not state:
+        raise StateError("The provider's answer has no state parameter.", status=400)
+    if flow is None:
+        raise StateError("This sign-in answer does not belong to a connection you started here, "
+                         "or it was already used.")
+    if time.time() - flow["created"] > LIFETIME_SECONDS:
+        raise StateError("This sign-in took longer than 10 minutes and expired.")
+    if flow["provider"] != provider_id:
+        raise StateError("This sign-in answer came back for a different provider.")
+    if flow["user"] != request.user.pk:
+        raise StateError("This sign-in was started by another user.")
+    return flow

@@ -1,0 +1,25 @@
+"""Login with Amazon, for the Amazon Ads API. The region picks the authorization and token hosts."""
+
+REGIONS = {
+    "NA": ("https://www.amazon.com/ap/oa", "https://api.amazon.com/auth/o2/token"),
+    "EU": ("https://eu.account.amazon.com/ap/oa", "https://api.amazon.co.uk/auth/o2/token"),
+    "FE": ("https://apac.account.amazon.com/ap/oa", "https://api.amazon.co.jp/auth/o2/token"),
+}
+
+
+def declare(s):
+    authorize_url, token_url = REGIONS.get((s.AMAZON_REGION or "NA").upper(), REGIONS["NA"])
+    return {
+        "name": "Amazon Ads",
+        "authorize_url": authorize_url,
+        "token_url": token_url,
+        "client_id": s.AMAZON_CLIENT_ID,
+        "client_secret": s.AMAZON_CLIENT_SECRET,
+        # "profile" lets us read the account's user_id and name.
+        "scopes": ("profile", "advertising::campaign_management"),
+        "required_scopes": ("advertising::campaign_management",),
+        "userinfo_url": "https://api.amazon.com/user/profile",
+        "id_field": "user_id",
+        "name_field": "email",
+        "description": "Amazon Ads campaign management.",
+    }

@@ -1,0 +1,55 @@
+"""What a provider is: mostly data. Settings can override any field or declare a new provider."""
+
+from dataclasses import dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    name: str
+    authorize_url: str
+    token_url: str
+    client_id: str = ""
+    client_secret: str = ""
+    # "post": client_id/client_secret in the form body; "basic": HTTP Basic authentication.
+    client_auth: str = "post"
+    scopes: tuple[str, ...] = ()
+    # Scopes without which the integration is useless; a grant lacking one is not activated.
+    required_scopes: tuple[str, ...] = ()
+    # A prefix some providers put on granted scopes (Microsoft Graph), ignored when comparing.
+    scope_prefix: str = ""
+    authorize_params: dict = field(default_factory=dict)
+    pkce: bool = True
+    revoke_url: str = ""
+    # RFC 7009 servers authenticate the client on revocation; Google's endpoint takes none.
+    revoke_client_auth: bool = True
+    userinfo_url: str = ""
+    # Which userinfo JSON fields are the account id and its display name.
+    id_field: str = "sub"
+    name_field: str = "email"
+    # Providers such as Microsoft rotate the refresh token on every refresh.
+    rotates_refresh_tokens: bool = False
+    # What the provider's tokens are good for in this product.
+    syncs: str = ""  # "gbp": Google Business Profile sync
+    mail: bool = False  # IMAP/SMTP over SASL XOAUTH2
+    api_base_url: str = ""
+    description: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.client_id and self.authorize_url and self.token_url)
+
+    def normalize_scope(self, scope: str) -> str:
+        if self.scope_prefix and scope.startswith(self.scope_prefix):
+            return scope[len(self.scope_prefix):]
+        return scope
+
+    def missing_scopes(self, granted) -> list[str]:
+        have = {self.normalize_scope(s) for s in granted}
+        return [s for s in self.required_scopes if self.normalize_scope(s) not in have]
+
+    def __repr__(self):  # never print the client secret
+        return f"<Provider {self.id}>"
+
+
+FIELD_NAMES = {f.name for f in fields(Provider)}

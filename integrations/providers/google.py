@@ -1,0 +1,22 @@
+"""Google's OAuth 2.0 endpoints, shared by the Google Business Profile and Gmail providers."""
+
+GOOGLE = {
+    "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+    "token_url": "https://oauth2.googleapis.com/token",
+    "revoke_url": "https://oauth2.googleapis.com/revoke",
+    "revoke_client_auth": False,
+    "userinfo_url": "https://openidconnect.googleapis.com/v1/userinfo",
+    "id_field": "sub",
+    "name_field": "email",
+    # A refresh token comes back only with offline access, and reliably only on consent.
+    "authorize_params": {
+        "access_type": "offline",
+        "prompt": "consent",
+        "include_granted_scopes": "true",
+    },
+}
+
+
+def declare_google(s, **fields):
+    return {**GOOGLE, "client_id": s.GOOGLE_CLIENT_ID, "client_secret": s.GOOGLE_CLIENT_SECRET,
+            **fields}

@@ -1,0 +1,20 @@
+def declare(s):
+    base = f"https://login.microsoftonline.com/{s.MICROSOFT_TENANT or 'common'}/oauth2/v2.0"
+    return {
+        "name": "Microsoft 365",
+        "authorize_url": f"{base}/authorize",
+        "token_url": f"{base}/token",
+        "client_id": s.MICROSOFT_CLIENT_ID,
+        "client_secret": s.MICROSOFT_CLIENT_SECRET,
+        # offline_access is what makes Microsoft issue a refresh token.
+        "scopes": ("offline_access", "User.Read", "Mail.ReadWrite", "Mail.Send"),
+        "required_scopes": ("Mail.ReadWrite", "Mail.Send"),
+        "scope_prefix": "https://graph.microsoft.com/",
+        "userinfo_url": "https://graph.microsoft.com/v1.0/me",
+        "id_field": "id",
+        "name_field": "userPrincipalName",
+        # Microsoft rotates refresh tokens on every refresh; it has no revocation endpoint.
+        "rotates_refresh_tokens": True,
+        "mail": True,
+        "description": "Outlook mail through Microsoft Graph or IMAP/SMTP (XOAUTH2).",
+    }

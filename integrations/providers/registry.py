@@ -1,0 +1,62 @@
+"""The providers on offer: the built-in declarations, overridden or extended from settings.
+
+Read at call time (settings may change in tests, and secrets are never cached per row).
+"""
+
+from django.conf import settings
+
+from . import amazon, gmail, google_business_profile, microsoft
+from .base import FIELD_NAMES, Provider
+
+BUILTIN = {
+    "google_business_profile": google_business_profile.declare,
+    "gmail": gmail.declare,
+    "microsoft": microsoft.declare,
+    "amazon": amazon.declare,
+}
+
+
+class ProviderConfigError(ValueError):
+    pass
+
+
+def _build(provider_id: str, declared: dict) -> Provider:
+    unknown = set(declared) - FIELD_NAMES - {"extends"}
+    if unknown:
+        raise ProviderConfigError(
+            f"INTEGRATION_PROVIDERS[{provider_id!r}] has unknown keys: {', '.join(sorted(unknown))}"
+        )
+    values = {k: v for k, v in declared.items() if k != "extends"}
+    for key in ("scopes", "required_scopes"):
+        if key in values:
+            values[key] = tuple(values[key])
+    values.setdefault("name", provider_id.replace("_", " ").title())
+    for key in ("authorize_url", "token_url"):
+        if not values.get(key):
+            raise ProviderConfigError(f"provider {provider_id!r} needs {key}")
+    return Provider(id=provider_id, **values)
+
+
+def declarations() -> dict[str, dict]:
+    result = {pid: declare(settings) for pid, declare in BUILTIN.items()}
+    for pid, override in (getattr(settings, "INTEGRATION_PROVIDERS", None) or {}).items():
+        base_id = override.get("extends", pid)
+        base = result.get(base_id) or (BUILTIN[base_id](settings) if base_id in BUILTIN else {})
+        result[pid] = {**base, **override}
+    return result
+
+
+def all_providers() -> list[Provider]:
+    return [_build(pid, declared) for pid, declared in declarations().items()]
+
+
+def find(provider_id: str) -> Provider | None:
+    declared = declarations().get(provider_id)
+    return _build(provider_id, declared) if declared is not None else None
+
+
+def get(provider_id: str) -> Provider:
+    provider = find(provider_id)
+    if provider is None:
+        raise KeyError(provider_id)
+    return provider

@@ -1,0 +1,35 @@
+"""Small helpers shared by the tests that drive the connect flow over real HTTP."""
+
+from urllib.parse import parse_qs, urlsplit
+
+from integrations.models import Integration
+
+
+def start(client, provider="sandbox", query=""):
+    """GET the connect URL; return the provider authorization URL it redirects to."""
+    r = client.get(f"/integrations/connect/{provider}/{query}")
+    assert r.status_code == 302, r.status_code
+    return r["Location"]
+
+
+def finish(client, redirect_back):
+    """Follow the provider's redirect back to our callback, in the test client's session."""
+    parts = urlsplit(redirect_back)
+    return client.get(parts.path, parse_qs(parts.query))
+
+
+def connect(client, sandbox, user, provider="sandbox", query="", **consent):
+    """The whole flow: connect, consent at the sandbox as `user`, callback. Returns the response."""
+    return finish(client, sandbox.consent(user, start(client, provider, query), **consent))
+
+
+def state_of(authorize_url):
+    return parse_qs(urlsplit(authorize_url).query)["state"][0]
+
+
+def page_text(response):
+    return response.content.decode()
+
+
+def no_integrations():
+    return not Integration.objects.exists()
