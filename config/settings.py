@@ -221,7 +221,10 @@ LOGGING = {
     "loggers": {
         "integrations": {"level": LOG_LEVEL},
         "sandbox": {"level": LOG_LEVEL},
-        # urllib3 logs full request lines at DEBUG; keep it quiet so no URL with a code leaks.
+        # These log full URLs, request bodies or issued tokens at DEBUG: never let them.
         "urllib3": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauth2_provider": {"level": "WARNING"},
     },
 }

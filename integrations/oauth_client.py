@@ -115,12 +115,12 @@ def error_from_response(response, secrets) -> OAuthError:
     body = parse_json(response)
     retry_after = retry_after_seconds(response.headers.get("Retry-After"))
     status = response.status_code
-    if isinstance(body, dict) and isinstance(body.get("error"), str):
-        description = body.get("error_description") or ""
-        return classify(body["error"], scrub(str(description), secrets), status, retry_after)
     if status == 429:
         return TransientError("rate_limited", "The provider asked us to slow down (429).",
                               status=status, retry_after=retry_after)
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        description = body.get("error_description") or ""
+        return classify(body["error"], scrub(str(description), secrets), status, retry_after)
     if status >= 500:
         return TransientError(f"http_{status}", f"The provider answered {status}.", status=status,
                               retry_after=retry_after)

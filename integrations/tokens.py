@@ -312,7 +312,7 @@ def _refresh_single_flight(integration, cred, buffer, force, started):
         if time.monotonic() > deadline:
             raise RefreshFailed(integration.pk, "lock_timeout",
                                 "Another refresh of this credential did not finish in time.")
-        time.sleep(random.uniform(0.02, 0.08))
+        _sleep(random.uniform(0.02, 0.08))
         cred = _load(integration)
         if _satisfied(cred, buffer, force, started):
             return cred  # another worker refreshed it meanwhile
@@ -324,6 +324,11 @@ def _refresh_single_flight(integration, cred, buffer, force, started):
         return _refresh(integration, cred)
     finally:
         _release(cred.pk, owner)
+
+
+def _sleep(seconds: float):
+    """Every wait of the token service goes through here (tests record the waits)."""
+    time.sleep(seconds)
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
@@ -355,11 +360,13 @@ def _refresh(integration, cred) -> OAuthCredential:
         except oauth_client.TransientError as exc:
             delay = _backoff(attempt, exc.retry_after)
             out_of_time = time.monotonic() - started + delay > budget
-            if attempt == attempts or out_of_time:
+            # A Retry-After longer than we may wait inside one call: stop now, cool down that long.
+            told_to_wait = (exc.retry_after or 0) > settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
+            if attempt == attempts or out_of_time or told_to_wait:
                 return _fail(integration, cred, exc, attempt, time.monotonic() - started)
             log.info("integration %s: transient %s on attempt %s, retrying in %.2fs",
                      integration.pk, exc.code, attempt, delay)
-            time.sleep(delay)
+            _sleep(delay)
         except oauth_client.OAuthError as exc:
             if exc.kind == "reauth" and _refreshed_elsewhere(cred):
                 return _load(integration)

@@ -6,6 +6,7 @@ endpoints, Google's API error JSON on the API, an HTML page where a front end an
 
 import functools
 import json
+import threading
 import time
 
 from django.db.models import F, Q
@@ -81,8 +82,10 @@ def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse
 def fault_response(fault: Fault) -> HttpResponse | None:
     """The response a fault answers with, or None when it only delays the real answer."""
     kind, oauth = fault.kind, fault.endpoint in OAUTH_ENDPOINTS
-    if kind in ("latency", "hang", "strip_refresh_token"):
+    if kind in ("latency", "strip_refresh_token"):
         return None
+    if kind == "hang":  # after the wait, a gateway timeout: the provider never processed it
+        return HttpResponse(HTML_PAGE.format(status=504), status=504, content_type="text/html")
     if kind == "status":
         ctype = fault.content_type or "application/json"
         response = HttpResponse(fault.body, status=fault.status or 500, content_type=ctype)
@@ -133,6 +136,30 @@ def strip_refresh_token(response: HttpResponse) -> HttpResponse:
     return response
 
 
+class _InFlight:
+    """Requests this process is answering (tests wait for a hung one before the next test)."""
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Condition()
+
+    def __enter__(self):
+        with self.lock:
+            self.count += 1
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.count -= 1
+            self.lock.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.lock:
+            return self.lock.wait_for(lambda: self.count == 0, timeout)
+
+
+in_flight = _InFlight()
+
+
 def faulty(endpoint: str):
     """Wrap a sandbox view: apply an injected fault, and record the call."""
 
@@ -141,6 +168,10 @@ def faulty(endpoint: str):
         # the consent form keeps its CSRF protection.
         @functools.wraps(view)
         def wrapper(request, *args, **kwargs):
+            with in_flight:
+                return answer(request, *args, **kwargs)
+
+        def answer(request, *args, **kwargs):
             fault = claim_fault(endpoint)
             if fault and fault.latency_ms:
                 time.sleep(fault.latency_ms / 1000)

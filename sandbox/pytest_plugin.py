@@ -7,6 +7,7 @@
 
 import pytest
 
+from .faults import in_flight
 from .testing import Sandbox, point_product_at
 
 
@@ -15,3 +16,5 @@ def sandbox(live_server, transactional_db, settings):
     """The sandbox served over real HTTP on a loopback port, with the product pointed at it."""
     point_product_at(live_server.url, settings)
     yield Sandbox(live_server.url)
+    # A request left hanging by a fault must finish before the database is flushed.
+    in_flight.wait_idle(timeout=60)

@@ -108,3 +108,13 @@ def page(chromium, request):
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def connected(sandbox, client, owner):
+    """An active sandbox integration of `owner`, connected through the real flow."""
+    from tests.helpers import connect
+
+    client.force_login(owner)
+    assert connect(client, sandbox, owner).status_code == 302
+    return Integration.objects.get(user=owner, provider="sandbox")

@@ -1,0 +1,61 @@
+import pytest
+from django.core import mail
+
+from integrations import signals, tokens
+
+
+def test_it_tells_the_owner_once(connected, sandbox, owner):
+    received = []
+    handler = lambda **kw: received.append(kw)  # noqa: E731
+    signals.reauth_required.connect(handler)
+    try:
+        sandbox.revoke_grant(owner)
+        for _ in range(5):
+            with pytest.raises(tokens.ReauthRequired):
+                tokens.ensure_fresh(connected, force=True)
+    finally:
+        signals.reauth_required.disconnect(handler)
+    assert len(received) == 1 and received[0]["error_code"] == "invalid_grant"
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [owner.email]
+    assert "Reconnect" in message.subject
+    assert f"{sandbox.base_url}/integrations/" in message.body
+
+
+def test_it_tells_once_when_many_fail_together(db, owner, make_integration,
+                                               django_capture_on_commit_callbacks):
+    integration = make_integration(owner, "sandbox")
+    with django_capture_on_commit_callbacks(execute=True):
+        results = [tokens.mark_reauth_required(integration, "invalid_grant", "x") for _ in range(5)]
+    assert results == [True, False, False, False, False]
+    assert len(mail.outbox) == 1
+
+
+def test_it_sends_connect_and_disconnect_signals(sandbox, client, owner):
+    from tests.helpers import connect
+
+    events = []
+    on_connect = lambda **kw: events.append(("connected", kw["created"]))  # noqa: E731
+    on_disconnect = lambda **kw: events.append(("disconnected", kw["integration"].pk))  # noqa: E731
+    signals.integration_connected.connect(on_connect)
+    signals.integration_disconnected.connect(on_disconnect)
+    try:
+        client.force_login(owner)
+        connect(client, sandbox, owner)
+        from integrations.models import Integration
+
+        integration = Integration.objects.get()
+        client.post(f"/integrations/{integration.pk}/disconnect/")
+    finally:
+        signals.integration_connected.disconnect(on_connect)
+        signals.integration_disconnected.disconnect(on_disconnect)
+    assert events == [("connected", True), ("disconnected", integration.pk)]
+
+
+def test_it_carries_no_token_in_errors(db, owner, make_integration):
+    integration = make_integration(owner, "sandbox", refresh_token=None, expires_in=0)
+    with pytest.raises(tokens.ReauthRequired) as failed:
+        tokens.ensure_fresh(integration)
+    text = str(failed.value) + repr(failed.value)
+    assert integration.credential.access_token not in text
