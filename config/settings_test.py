@@ -28,6 +28,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # stay secure (tests/test_deploy.py checks the production settings in their own process).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 
+# No persistent connections: live-server threads must not keep the test database open.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
 # SQLite tests use a file, not shared-cache memory: the live server thread, worker threads and
 # helper processes then lock it like production does (WAL, busy timeout, immediate writers).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

@@ -1,0 +1,116 @@
+"""Single flight: many callers at once, one request to the provider, one token for all.
+
+Runs against the sandbox with refresh-token rotation and reuse protection on, so a double
+refresh would show up as an invalid_grant and a revoked family.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.db import connection
+
+from integrations import tokens
+from integrations.models import OAuthCredential
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def child_env(sandbox, settings, **extra):
+    """The environment of a helper process: same database, provider pointed at the sandbox."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings_test",
+        DATABASE_URL=url,
+        INTEGRATIONS_BASE_URL=sandbox.base_url,
+        INTEGRATION_PROVIDERS=json.dumps({"sandbox": settings.INTEGRATION_PROVIDERS["sandbox"]}),
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+def assert_one_refresh_and_a_live_token(connected, sandbox, results):
+    assert [r for r in results if "error" in r] == []
+    assert len({r["token"] for r in results}) == 1
+    assert sandbox.token_requests("refresh_token") == 1
+    stored = OAuthCredential.objects.get(integration=connected)
+    assert stored.access_token == results[0]["token"]
+    # The stored refresh token is the live one: no family was revoked.
+    assert tokens.ensure_fresh(connected, force=True).access_token != results[0]["token"]
+
+
+def test_it_refreshes_once_for_many_threads(connected, sandbox):
+    barrier = threading.Barrier(8)
+    results = []
+
+    def worker():
+        barrier.wait()
+        try:
+            results.append({"token": tokens.ensure_fresh(connected, force=True).access_token})
+        except tokens.TokenError as exc:
+            results.append({"error": exc.code})
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=worker) for _ in range(8)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    assert len(results) == 8
+    assert_one_refresh_and_a_live_token(connected, sandbox, results)
+
+
+def test_it_refreshes_once_for_four_processes_of_eight_threads(connected, sandbox, settings):
+    start_at = time.time() + 4  # every process is imported and waiting by then
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "8", str(start_at)],
+            cwd=ROOT, env=child_env(sandbox, settings), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+        results += json.loads(out.strip().splitlines()[-1])
+    assert len(results) == 32
+    assert_one_refresh_and_a_live_token(connected, sandbox, results)
+
+
+def test_it_recovers_from_a_holder_killed_mid_refresh(connected, sandbox, settings):
+    settings.INTEGRATIONS_REFRESH_LOCK_SECONDS = 2
+    settings.INTEGRATIONS_REFRESH_WAIT_SECONDS = 10
+    before = OAuthCredential.objects.get(integration=connected)
+    sandbox.inject("token", "hang", times=1, latency_ms=4000)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "1", "0"],
+        cwd=ROOT, env=child_env(sandbox, settings, INTEGRATIONS_REFRESH_LOCK_SECONDS="2"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not OAuthCredential.objects.filter(integration=connected).exclude(lease_owner="").exists():
+            assert time.monotonic() < deadline, "the helper never took the lease"
+            time.sleep(0.05)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+    started = time.monotonic()
+    cred = tokens.ensure_fresh(connected, force=True)
+    waited = time.monotonic() - started
+    assert waited < settings.INTEGRATIONS_REFRESH_WAIT_SECONDS  # bounded by the lease, not forever
+    assert cred.access_token != before.access_token and cred.refresh_token != before.refresh_token
+    assert tokens.ensure_fresh(connected, force=True).refresh_token != cred.refresh_token
