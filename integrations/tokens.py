@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import notify, oauth_client, signals
@@ -260,12 +260,13 @@ def _status_of(obj):
 
 
 def _load(integration) -> OAuthCredential:
+    """The credential with its integration's current status, in one query."""
     try:
-        cred = OAuthCredential.objects.select_related("integration").get(
+        cred = OAuthCredential.objects.annotate(integration_status=F("integration__status")).get(
             integration_id=integration.pk)
     except OAuthCredential.DoesNotExist:
         raise ReauthRequired(integration.pk, "no_credential", "No credential is stored.") from None
-    integration.status = cred.integration.status
+    integration.status = cred.integration_status
     if integration.status != Integration.Status.ACTIVE:
         raise ReauthRequired(integration.pk, cred.last_error_code or integration.status,
                              cred.last_error_message or f"The integration is {integration.status}.")
@@ -292,12 +293,16 @@ def _satisfied(cred, buffer, force, started) -> bool:
     return not cred.expires_within(buffer)
 
 
-def _acquire(cred_pk, owner) -> bool:
+def _acquire(cred, owner, *, unchanged=False) -> bool:
+    """Take the lease if it is free (or lapsed). With `unchanged`, only if nobody wrote the
+    credential since we read it: then what we read is still current, no re-read needed."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    return OAuthCredential.objects.filter(free, pk=cred_pk).update(
-        lease_owner=owner, lease_until=until) == 1
+    rows = OAuthCredential.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=cred.pk)
+    if unchanged:
+        rows = rows.filter(updated_at=cred.updated_at)
+    return rows.update(lease_owner=owner, lease_until=until) == 1
 
 
 def _release(cred_pk, owner):
@@ -307,23 +312,40 @@ def _release(cred_pk, owner):
 
 def _refresh_single_flight(integration, cred, buffer, force, started):
     owner = uuid.uuid4().hex
+    # Fast path: the lease is free and nobody wrote the credential since we read it (every
+    # writer sets updated_at), so what we read is current and needs no re-read.
+    fast = _acquire(cred, owner, unchanged=True)
+    if not fast:
+        cred, holding = _wait_for_lease(integration, cred, owner, buffer, force, started)
+        if not holding:
+            return cred  # another worker refreshed it meanwhile
+    released = False
+    try:
+        if not fast:
+            cred = _load(integration)  # re-read under the lease, and re-check
+            if _satisfied(cred, buffer, force, started):
+                return cred
+            _check_refreshable(integration, cred)
+        cred, released = _refresh(integration, cred, owner)
+        return cred
+    finally:
+        if not released:
+            _release(cred.pk, owner)
+
+
+def _wait_for_lease(integration, cred, owner, buffer, force, started):
+    """Wait (bounded) until we hold the lease, or until another holder's refresh satisfies us.
+    Returns (credential, whether we hold the lease)."""
     deadline = time.monotonic() + settings.INTEGRATIONS_REFRESH_WAIT_SECONDS
-    while not _acquire(cred.pk, owner):
+    while not _acquire(cred, owner):
         if time.monotonic() > deadline:
             raise RefreshFailed(integration.pk, "lock_timeout",
                                 "Another refresh of this credential did not finish in time.")
         _sleep(random.uniform(0.02, 0.08))
         cred = _load(integration)
         if _satisfied(cred, buffer, force, started):
-            return cred  # another worker refreshed it meanwhile
-    try:
-        cred = _load(integration)  # re-read under the lease
-        if _satisfied(cred, buffer, force, started):
-            return cred
-        _check_refreshable(integration, cred)
-        return _refresh(integration, cred)
-    finally:
-        _release(cred.pk, owner)
+            return cred, False
+    return cred, True
 
 
 def _sleep(seconds: float):
@@ -339,17 +361,18 @@ def _backoff(attempt: int, retry_after: float | None) -> float:
     return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
-def _refresh(integration, cred) -> OAuthCredential:
+def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
+    """Refresh under the lease: (credential, whether the lease was released with the write)."""
     provider = registry.find(integration.provider)
     if provider is None or not provider.configured:
         code = "unknown_provider" if provider is None else "provider_not_configured"
         error = oauth_client.OperatorError(code, f"Provider {integration.provider!r} is not "
                                                  "configured (client id missing).")
-        return _fail(integration, cred, error, attempts=0, elapsed=0.0)
+        _fail(integration, cred, error, attempts=0, elapsed=0.0)
     if not cred.refresh_token:
         error = oauth_client.ReauthError(
             "no_refresh_token", "No refresh token is stored; reconnect to grant offline access.")
-        return _fail(integration, cred, error, attempts=0, elapsed=0.0)
+        _fail(integration, cred, error, attempts=0, elapsed=0.0)
 
     started = time.monotonic()
     budget = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS - settings.INTEGRATIONS_HTTP_TIMEOUT
@@ -363,16 +386,17 @@ def _refresh(integration, cred) -> OAuthCredential:
             # A Retry-After longer than we may wait inside one call: stop now, cool down that long.
             told_to_wait = (exc.retry_after or 0) > settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
             if attempt == attempts or out_of_time or told_to_wait:
-                return _fail(integration, cred, exc, attempt, time.monotonic() - started)
+                _fail(integration, cred, exc, attempt, time.monotonic() - started)
             log.info("integration %s: transient %s on attempt %s, retrying in %.2fs",
                      integration.pk, exc.code, attempt, delay)
             _sleep(delay)
         except oauth_client.OAuthError as exc:
             if exc.kind == "reauth" and _refreshed_elsewhere(cred):
-                return _load(integration)
-            return _fail(integration, cred, exc, attempt, time.monotonic() - started)
+                return _load(integration), False
+            _fail(integration, cred, exc, attempt, time.monotonic() - started)
         else:
-            return _persist(integration, cred, token, attempt, time.monotonic() - started)
+            return _persist(integration, cred, token, owner, attempt,
+                            time.monotonic() - started), True
     raise AssertionError("unreachable")
 
 
@@ -390,8 +414,9 @@ def _expiry(token, now):
     return now + timedelta(seconds=max(0, seconds))
 
 
-def _persist(integration, cred, token, attempts, elapsed) -> OAuthCredential:
-    """Access token, expiry and any rotated refresh token, in one transaction."""
+def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredential:
+    """Access token, expiry and any rotated refresh token, in one transaction (which also
+    releases our lease, if we still hold it)."""
     now = timezone.now()
     rotated = bool(token.refresh_token) and token.refresh_token != cred.refresh_token
     updates = {
@@ -412,8 +437,13 @@ def _persist(integration, cred, token, attempts, elapsed) -> OAuthCredential:
     if token.scopes:
         updates["scopes"] = token.scopes
     with transaction.atomic():
-        # Written even if our lease lapsed: a rotated refresh token must never be dropped.
-        OAuthCredential.objects.filter(pk=cred.pk).update(**updates)
+        # The write also releases our lease. If the lease lapsed meanwhile (it should not: the
+        # refresh is bounded to fit in it), the tokens are written all the same: a rotated
+        # refresh token must never be dropped.
+        row = OAuthCredential.objects.filter(pk=cred.pk)
+        if not row.filter(lease_owner=owner).update(**updates, lease_owner="", lease_until=None):
+            log.error("integration %s: refresh lease lapsed during the refresh", integration.pk)
+            row.update(**updates)
         record_event(integration.pk, IntegrationEvent.Kind.REFRESH, Outcome.OK,
                      duration_ms=int(elapsed * 1000), attempts=attempts, rotated=rotated)
         transaction.on_commit(lambda: signals.token_refreshed.send(

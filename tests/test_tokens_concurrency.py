@@ -46,6 +46,7 @@ def assert_one_refresh_and_a_live_token(connected, sandbox, results):
     assert sandbox.token_requests("refresh_token") == 1
     stored = OAuthCredential.objects.get(integration=connected)
     assert stored.access_token == results[0]["token"]
+    assert (stored.lease_owner, stored.lease_until) == ("", None)  # every caller let go
     # The stored refresh token is the live one: no family was revoked.
     assert tokens.ensure_fresh(connected, force=True).access_token != results[0]["token"]
 
