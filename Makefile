@@ -36,6 +36,7 @@ migrate: setup
 
 demo: migrate
 	$(RUN_ENV) $(BIN)/python manage.py setup_demo
+	$(RUN_ENV) $(BIN)/python manage.py setup_schedules
 	$(RUN_ENV) sh -c 'case "$$SANDBOX_ENABLED" in true|1|yes|on) $(BIN)/python manage.py sandbox register;; esac'
 
 run: demo

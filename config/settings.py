@@ -134,6 +134,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # --- Email --------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -182,6 +183,8 @@ INTEGRATIONS_REFRESH_WAIT_SECONDS = env.int("INTEGRATIONS_REFRESH_WAIT_SECONDS",
 INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS = env.int(
     "INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS", default=3 * 24 * 3600
 )
+# A proactive run leaves alone a token refreshed this recently (another run, or just-in-time).
+INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS = env.int("INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS", default=300)
 INTEGRATIONS_DEFAULT_EXPIRES_IN = env.int("INTEGRATIONS_DEFAULT_EXPIRES_IN", default=3600)
 INTEGRATIONS_HEALTH_TOKEN = env("INTEGRATIONS_HEALTH_TOKEN", default="")
 GBP_BACKFILL_DAYS = env.int("GBP_BACKFILL_DAYS", default=90)

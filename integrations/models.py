@@ -128,3 +128,35 @@ class IntegrationEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.outcome} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RefreshRun(models.Model):
+    """One proactive refresh run (refresh_tokens or its beat task); the health endpoint shows
+    the last one."""
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    mode = models.CharField(max_length=10, default="inline")  # inline | enqueue | dry-run
+    due = models.PositiveIntegerField(default=0)
+    refreshed = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    reauth = models.PositiveIntegerField(default=0)
+    operator = models.PositiveIntegerField(default=0)
+    transient = models.PositiveIntegerField(default=0)
+    enqueued = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    @property
+    def failed(self):
+        return self.reauth + self.operator + self.transient
+
+    @property
+    def outcome(self):
+        if self.finished_at is None:
+            return "running"
+        return "failures" if self.failed else "ok"
+
+    def __str__(self):
+        return f"refresh run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"

@@ -79,12 +79,29 @@ def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -
     this call began: then that token is returned without a second request to the provider.
     """
     buffer = default_buffer() if buffer is None else buffer
-    started = timezone.now()
+    since = timezone.now() if force else None
     cred = _load(integration)
     if not force and not cred.expires_within(buffer):
         return cred
     _check_refreshable(integration, cred)
-    return _refresh_single_flight(integration, cred, buffer, force, started)
+    satisfied = (lambda c: _refreshed_since(c, since)) if force else (
+        lambda c: not c.expires_within(buffer))
+    return _refresh_single_flight(integration, cred, satisfied)[0]
+
+
+def refresh_if_due(integration, *, within: timedelta, since) -> tuple[OAuthCredential, bool]:
+    """Proactive refresh: refresh if the token expires within `within`, unless someone
+    refreshed it at or after `since` (another copy of the same run). Returns (credential,
+    whether this call refreshed it)."""
+    cred = _load(integration)
+
+    def satisfied(c):
+        return _refreshed_since(c, since) or not c.expires_within(within)
+
+    if satisfied(cred):
+        return cred, False
+    _check_refreshable(integration, cred)
+    return _refresh_single_flight(integration, cred, satisfied)
 
 
 def with_token(integration, call, *, buffer: timedelta | None = None):
@@ -287,10 +304,8 @@ def _check_refreshable(integration, cred):
         )
 
 
-def _satisfied(cred, buffer, force, started) -> bool:
-    if force:
-        return cred.last_refreshed_at is not None and cred.last_refreshed_at >= started
-    return not cred.expires_within(buffer)
+def _refreshed_since(cred, since) -> bool:
+    return cred.last_refreshed_at is not None and cred.last_refreshed_at >= since
 
 
 def _acquire(cred, owner, *, unchanged=False) -> bool:
@@ -310,30 +325,32 @@ def _release(cred_pk, owner):
         lease_owner="", lease_until=None)
 
 
-def _refresh_single_flight(integration, cred, buffer, force, started):
+def _refresh_single_flight(integration, cred, satisfied) -> tuple[OAuthCredential, bool]:
+    """Refresh under the lease unless `satisfied(credential)` holds once we may; returns
+    (credential, whether this call refreshed)."""
     owner = uuid.uuid4().hex
     # Fast path: the lease is free and nobody wrote the credential since we read it (every
     # writer sets updated_at), so what we read is current and needs no re-read.
     fast = _acquire(cred, owner, unchanged=True)
     if not fast:
-        cred, holding = _wait_for_lease(integration, cred, owner, buffer, force, started)
+        cred, holding = _wait_for_lease(integration, cred, owner, satisfied)
         if not holding:
-            return cred  # another worker refreshed it meanwhile
+            return cred, False  # another worker refreshed it meanwhile
     released = False
     try:
         if not fast:
             cred = _load(integration)  # re-read under the lease, and re-check
-            if _satisfied(cred, buffer, force, started):
-                return cred
+            if satisfied(cred):
+                return cred, False
             _check_refreshable(integration, cred)
         cred, released = _refresh(integration, cred, owner)
-        return cred
+        return cred, released
     finally:
         if not released:
             _release(cred.pk, owner)
 
 
-def _wait_for_lease(integration, cred, owner, buffer, force, started):
+def _wait_for_lease(integration, cred, owner, satisfied):
     """Wait (bounded) until we hold the lease, or until another holder's refresh satisfies us.
     Returns (credential, whether we hold the lease)."""
     deadline = time.monotonic() + settings.INTEGRATIONS_REFRESH_WAIT_SECONDS
@@ -343,7 +360,7 @@ def _wait_for_lease(integration, cred, owner, buffer, force, started):
                                 "Another refresh of this credential did not finish in time.")
         _sleep(random.uniform(0.02, 0.08))
         cred = _load(integration)
-        if _satisfied(cred, buffer, force, started):
+        if satisfied(cred):
             return cred, False
     return cred, True
 

@@ -6,6 +6,7 @@ app_name = "integrations"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("health/", views.health, name="health"),
     path("connect/<str:provider_id>/", views.connect, name="connect"),
     path("callback/<str:provider_id>/", views.callback, name="callback"),
     path("<int:integration_id>/", views.detail, name="detail"),

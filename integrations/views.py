@@ -3,9 +3,10 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -194,3 +195,16 @@ def sync(request, integration_id):
     sync_integration.delay(integration.pk)
     messages.success(request, f"Sync started for {integration.display_name}.")
     return redirect("integrations:detail", integration.pk)
+
+
+@require_GET
+def health(request):
+    """For monitors: a staff session, or `Authorization: Bearer <INTEGRATIONS_HEALTH_TOKEN>`."""
+    from . import health as health_report
+
+    expected = settings.INTEGRATIONS_HEALTH_TOKEN
+    given = request.headers.get("Authorization", "")
+    bearer_ok = bool(expected) and constant_time_compare(given, f"Bearer {expected}")
+    if not (bearer_ok or (request.user.is_authenticated and request.user.is_staff)):
+        return JsonResponse({"error": "forbidden"}, status=403)
+    return JsonResponse(health_report.report())

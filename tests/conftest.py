@@ -118,3 +118,30 @@ def connected(sandbox, client, owner):
     client.force_login(owner)
     assert connect(client, sandbox, owner).status_code == 302
     return Integration.objects.get(user=owner, provider="sandbox")
+
+
+@pytest.fixture
+def connect_many(sandbox, django_user_model):
+    """n users, each with an active sandbox integration connected through the real flow, whose
+    tokens are due (expiring in 10 minutes, last refreshed an hour ago)."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from tests.helpers import connect
+
+    def make(n, prefix="user"):
+        result = []
+        for i in range(n):
+            user = django_user_model.objects.create_user(f"{prefix}{i}", f"{prefix}{i}@example.com", "pw")
+            client = Client()
+            client.force_login(user)
+            assert connect(client, sandbox, user).status_code == 302
+            result.append(Integration.objects.get(user=user))
+        OAuthCredential.objects.filter(integration__in=result).update(
+            expires_at=timezone.now() + timedelta(minutes=10),
+            last_refreshed_at=timezone.now() - timedelta(hours=1))
+        return result
+
+    return make

@@ -5,39 +5,17 @@ refresh would show up as an invalid_grant and a revoked family.
 """
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from django.db import connection
 
 from integrations import tokens
 from integrations.models import OAuthCredential
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def child_env(sandbox, settings, **extra):
-    """The environment of a helper process: same database, provider pointed at the sandbox."""
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="config.settings_test",
-        DATABASE_URL=url,
-        INTEGRATIONS_BASE_URL=sandbox.base_url,
-        INTEGRATION_PROVIDERS=json.dumps({"sandbox": settings.INTEGRATION_PROVIDERS["sandbox"]}),
-        PYTHONPATH=str(ROOT),
-        **extra,
-    )
-    return env
+from tests.workers.processes import ROOT, product_env
 
 
 def assert_one_refresh_and_a_live_token(connected, sandbox, results):
@@ -78,7 +56,7 @@ def test_it_refreshes_once_for_four_processes_of_eight_threads(connected, sandbo
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "8", str(start_at)],
-            cwd=ROOT, env=child_env(sandbox, settings), stdout=subprocess.PIPE,
+            cwd=ROOT, env=product_env(sandbox, settings), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
@@ -98,7 +76,7 @@ def test_it_recovers_from_a_holder_killed_mid_refresh(connected, sandbox, settin
     sandbox.inject("token", "hang", times=1, latency_ms=4000)
     holder = subprocess.Popen(
         [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "1", "0"],
-        cwd=ROOT, env=child_env(sandbox, settings, INTEGRATIONS_REFRESH_LOCK_SECONDS="2"),
+        cwd=ROOT, env=product_env(sandbox, settings, INTEGRATIONS_REFRESH_LOCK_SECONDS="2"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30

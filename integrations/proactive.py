@@ -1,0 +1,188 @@
+"""Proactive refresh: find what expires soon and refresh it, in-process or through Celery.
+
+Shared by `manage.py refresh_tokens`, the beat task and `token_health`. Selection walks the
+indexed `expires_at` in primary-key chunks, so memory stays flat however many rows there are.
+"""
+
+import logging
+import re
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from . import tokens
+from .models import Integration, OAuthCredential, RefreshRun
+
+log = logging.getLogger(__name__)
+CHUNK = 1000
+DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'24h', '90m', '2d', '45s' as a timedelta; ValueError otherwise."""
+    match = DURATION.match(text.strip().lower())
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 24h, 90m, 2d)")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+
+
+@dataclass
+class Result:
+    integration_id: int
+    provider: str
+    account: str
+    outcome: str  # refreshed | skipped | reauth | operator | transient | enqueued | due
+    code: str = ""
+    message: str = ""
+
+
+@dataclass
+class Summary:
+    refreshed: int = 0
+    skipped: int = 0
+    reauth: int = 0
+    operator: int = 0
+    transient: int = 0
+    enqueued: int = 0
+    due: int = 0
+    seconds: float = 0.0
+    attention: list = field(default_factory=list)
+
+    @property
+    def failed(self):
+        return self.reauth + self.operator + self.transient
+
+    def add(self, result: Result):
+        if result.outcome != "due":
+            setattr(self, result.outcome, getattr(self, result.outcome) + 1)
+        if result.outcome in ("reauth", "operator", "transient"):
+            self.attention.append(result)
+
+    def line(self) -> str:
+        return (f"refreshed {self.refreshed}, failed {self.failed} (reauth {self.reauth}, "
+                f"operator {self.operator}, transient {self.transient}), skipped {self.skipped}"
+                + (f", enqueued {self.enqueued}" if self.enqueued else "")
+                + f" in {self.seconds:.1f} s")
+
+    def as_dict(self):
+        data = asdict(self)
+        data["failed"] = self.failed
+        data["attention"] = [asdict(r) for r in self.attention]
+        return data
+
+
+def due_ids(within: timedelta, *, providers=(), ids=(), skip_cooldown=True):
+    """Integration ids whose token expires within `within`, streamed in chunks of CHUNK."""
+    now = timezone.now()
+    rows = OAuthCredential.objects.filter(
+        integration__status=Integration.Status.ACTIVE, expires_at__lte=now + within)
+    if skip_cooldown:
+        rows = rows.filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+    if providers:
+        rows = rows.filter(integration__provider__in=providers)
+    if ids:
+        rows = rows.filter(integration_id__in=ids)
+    last = 0
+    while True:
+        chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "integration_id")[:CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1][0]
+        yield from (integration_id for _, integration_id in chunk)
+
+
+def cooling_down(within: timedelta, *, providers=(), ids=()) -> int:
+    now = timezone.now()
+    rows = OAuthCredential.objects.filter(
+        integration__status=Integration.Status.ACTIVE, expires_at__lte=now + within,
+        retry_after__gt=now)
+    if providers:
+        rows = rows.filter(integration__provider__in=providers)
+    if ids:
+        rows = rows.filter(integration_id__in=ids)
+    return rows.count()
+
+
+def refresh_one(integration_id: int, within: timedelta, since) -> Result:
+    integration = Integration.objects.filter(pk=integration_id).first()
+    if integration is None:
+        return Result(integration_id, "", "", "skipped", "gone")
+    result = Result(integration.pk, integration.provider,
+                    integration.display_name or integration.external_id, "refreshed")
+    try:
+        _, refreshed = tokens.refresh_if_due(integration, within=within, since=since)
+        if not refreshed:
+            result.outcome = "skipped"
+    except tokens.ReauthRequired as exc:
+        result.outcome, result.code, result.message = "reauth", exc.code, exc.message
+    except tokens.RefreshFailed as exc:
+        result.outcome, result.code, result.message = exc.kind, exc.code, exc.message
+    return result
+
+
+def _in_thread(integration_id, within, since):
+    try:
+        return refresh_one(integration_id, within, since)
+    finally:
+        connection.close()  # each pool thread has its own connection: give it back
+
+
+def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False,
+        enqueue=False, on_result=None) -> Summary:
+    """Refresh everything due; `on_result(result)` is called for each integration."""
+    started = timezone.now()
+    # A token refreshed this recently (by another copy of this run, or just now on use) is
+    # not refreshed again: two runs at once never refresh the same credential twice.
+    since = started - timedelta(seconds=settings.INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS)
+    summary = Summary(skipped=cooling_down(within, providers=providers, ids=ids))
+    record = RefreshRun.objects.create(
+        mode="dry-run" if dry_run else "enqueue" if enqueue else "inline") if not dry_run else None
+
+    def take(result):
+        summary.add(result)
+        if on_result:
+            on_result(result)
+
+    ids_iter = due_ids(within, providers=providers, ids=ids)
+    if dry_run or enqueue:
+        from .tasks import refresh_integration
+
+        for integration_id in ids_iter:
+            summary.due += 1
+            if dry_run:
+                take(_describe(integration_id, "due"))
+            else:
+                refresh_integration.delay(integration_id, within.total_seconds())
+                take(_describe(integration_id, "enqueued"))
+    else:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            pending = set()
+            for integration_id in ids_iter:
+                summary.due += 1
+                pending.add(pool.submit(_in_thread, integration_id, within, since))
+                if len(pending) >= concurrency * 4:  # bounded: memory stays flat
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        take(future.result())
+            for future in pending:
+                take(future.result())
+    summary.seconds = (timezone.now() - started).total_seconds()
+    if record:
+        RefreshRun.objects.filter(pk=record.pk).update(
+            finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
+            skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
+            transient=summary.transient, enqueued=summary.enqueued)
+    log.info("refresh run: %s", summary.line())
+    return summary
+
+
+def _describe(integration_id, outcome) -> Result:
+    row = Integration.objects.filter(pk=integration_id).values_list(
+        "provider", "display_name", "external_id").first() or ("", "", "")
+    return Result(integration_id, row[0], row[1] or row[2], outcome)

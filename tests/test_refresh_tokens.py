@@ -1,0 +1,140 @@
+"""manage.py refresh_tokens against the sandbox over real HTTP."""
+
+import json
+import threading
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.utils import timezone
+
+from integrations import tokens
+from integrations.models import OAuthCredential, RefreshRun
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(tokens, "_sleep", lambda seconds: None)
+
+
+def run(*args):
+    out = StringIO()
+    try:
+        call_command("refresh_tokens", *args, stdout=out)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue()
+
+
+def test_it_refreshes_everything_due_and_says_so(connect_many, sandbox):
+    integrations = connect_many(3)
+    code, out = run()
+    assert code == 0
+    assert "refreshed 3, failed 0 (reauth 0, operator 0, transient 0), skipped 0" in out
+    assert sandbox.token_requests("refresh_token") == 3
+    for cred in OAuthCredential.objects.filter(integration__in=integrations):
+        assert cred.expires_at > timezone.now() + timedelta(minutes=50)
+    run_row = RefreshRun.objects.get()
+    assert run_row.refreshed == 3 and run_row.outcome == "ok"
+
+
+def test_it_leaves_tokens_that_are_not_due(connect_many, sandbox):
+    connect_many(2)
+    OAuthCredential.objects.update(expires_at=timezone.now() + timedelta(hours=30))
+    code, out = run("--within", "24h")
+    assert code == 0 and "refreshed 0" in out
+    assert sandbox.token_requests("refresh_token") == 0
+
+
+def test_it_reports_each_kind_of_failure_and_exits_1(connect_many, sandbox):
+    a, b, c, d = connect_many(4)
+    sandbox.revoke_grant(c.user)
+    sandbox.inject("token", "invalid_client", times=1)   # the first in line: operator
+    sandbox.inject("token", "503", times=3)              # the second: transient, 3 attempts
+    code, out = run("--concurrency", "1")
+    assert code == 1
+    assert f"integration {a.pk} sandbox {a.display_name}: operator (invalid_client)" in out
+    assert f"integration {b.pk} sandbox {b.display_name}: transient (temporarily_unavailable)" in out
+    assert f"integration {c.pk} sandbox {c.display_name}: reauth (invalid_grant)" in out
+    assert str(d.pk) + " sandbox" not in out  # quiet when all is well
+    assert "refreshed 1, failed 3 (reauth 1, operator 1, transient 1), skipped 0" in out
+    for cred in OAuthCredential.objects.all():
+        assert cred.access_token not in out
+
+
+def test_it_skips_what_is_cooling_down(connect_many, sandbox):
+    first, second = connect_many(2)
+    OAuthCredential.objects.filter(integration=first).update(
+        retry_after=timezone.now() + timedelta(minutes=5), last_error_code="http_503")
+    code, out = run()
+    assert code == 0 and "refreshed 1" in out and "skipped 1" in out
+
+
+def test_it_dry_runs_without_changing_anything(connect_many, sandbox):
+    integrations = connect_many(2)
+    before = {c.pk: c.access_token for c in OAuthCredential.objects.all()}
+    code, out = run("--dry-run")
+    assert code == 0 and "dry run: 2 due" in out
+    assert f"integration {integrations[0].pk} sandbox" in out
+    assert sandbox.token_requests("refresh_token") == 0
+    assert {c.pk: c.access_token for c in OAuthCredential.objects.all()} == before
+
+
+def test_it_filters_by_provider_and_integration(connect_many, sandbox):
+    one, two, three = connect_many(3)
+    assert run("--provider", "gmail")[1].startswith("refreshed 0")
+    code, out = run("--integration", str(one.pk), "--integration", str(three.pk))
+    assert "refreshed 2" in out
+    assert sandbox.token_requests("refresh_token") == 2
+    two_cred = OAuthCredential.objects.get(integration=two)
+    assert two_cred.expires_at < timezone.now() + timedelta(minutes=11)
+
+
+def test_it_prints_json(connect_many, sandbox):
+    connect_many(2)
+    code, out = run("--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["refreshed"] == 2 and summary["failed"] == 0
+
+
+@pytest.mark.parametrize("args", [["--within", "soon"], ["--within", "0h"],
+                                  ["--concurrency", "0"], ["--provider", "nope"]])
+def test_it_exits_2_on_bad_usage(db, args):
+    with pytest.raises(CommandError) as error:
+        call_command("refresh_tokens", *args)
+    assert error.value.returncode == 2
+
+
+def test_it_never_refreshes_twice_when_two_copies_run_at_once(connect_many, sandbox):
+    connect_many(6)
+    outputs = []
+
+    def copy():
+        try:
+            outputs.append(run("--concurrency", "4"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=copy) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [code for code, _ in outputs] == [0, 0]
+    assert sandbox.token_requests("refresh_token") == 6
+    refreshed = sum(int(out.split("refreshed ")[1].split(",")[0]) for _, out in outputs)
+    assert refreshed == 6
+    # Every stored refresh token is still live (no family was revoked by a reuse).
+    for cred in OAuthCredential.objects.select_related("integration"):
+        assert tokens.ensure_fresh(cred.integration, force=True).refresh_token != cred.refresh_token
+
+
+def test_it_enqueues_one_task_per_integration(connect_many, sandbox):
+    connect_many(3)  # tasks run eagerly here; test_celery_worker runs a real worker
+    code, out = run("--enqueue")
+    assert code == 0 and "enqueued 3" in out
+    assert sandbox.token_requests("refresh_token") == 3
