@@ -6,7 +6,8 @@ indexed `expires_at` in primary-key chunks, so memory stays flat however many ro
 
 import logging
 import re
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+import queue
+import threading
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
@@ -126,11 +127,41 @@ def refresh_one(integration_id: int, within: timedelta, since) -> Result:
     return result
 
 
-def _in_thread(integration_id, within, since):
-    try:
-        return refresh_one(integration_id, within, since)
-    finally:
-        connection.close()  # each pool thread has its own connection: give it back
+def _pool(items, concurrency, work, take):
+    """Run `work(item)` on `concurrency` threads fed from a bounded queue (memory stays flat);
+    `take(result)` is called under a lock. Each thread closes its database connection at exit."""
+    jobs = queue.Queue(maxsize=concurrency * 4)
+    lock = threading.Lock()
+    errors = []
+
+    def worker():
+        try:
+            while (item := jobs.get()) is not None:
+                if errors:
+                    continue  # drain: something failed badly, stop working
+                try:
+                    result = work(item)
+                except BaseException as exc:  # a bug or a database outage: stop the run
+                    errors.append(exc)
+                    continue
+                with lock:
+                    take(result)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for item in items:
+        if errors:
+            break
+        jobs.put(item)
+    for _ in threads:
+        jobs.put(None)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False,
@@ -161,17 +192,12 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
                 refresh_integration.delay(integration_id, within.total_seconds())
                 take(_describe(integration_id, "enqueued"))
     else:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            pending = set()
+        def counted():
             for integration_id in ids_iter:
                 summary.due += 1
-                pending.add(pool.submit(_in_thread, integration_id, within, since))
-                if len(pending) >= concurrency * 4:  # bounded: memory stays flat
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        take(future.result())
-            for future in pending:
-                take(future.result())
+                yield integration_id
+
+        _pool(counted(), concurrency, lambda i: refresh_one(i, within, since), take)
     summary.seconds = (timezone.now() - started).total_seconds()
     if record:
         RefreshRun.objects.filter(pk=record.pk).update(
