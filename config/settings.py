@@ -189,6 +189,9 @@ INTEGRATIONS_DEFAULT_EXPIRES_IN = env.int("INTEGRATIONS_DEFAULT_EXPIRES_IN", def
 INTEGRATIONS_HEALTH_TOKEN = env("INTEGRATIONS_HEALTH_TOKEN", default="")
 GBP_BACKFILL_DAYS = env.int("GBP_BACKFILL_DAYS", default=90)
 GBP_REVISION_DAYS = env.int("GBP_REVISION_DAYS", default=5)
+# Page sizes of the list calls (Google's maxima by default).
+GBP_PAGE_SIZES = {"accounts": 20, "locations": 100, "reviews": 50}
+GBP_API_ATTEMPTS = env.int("GBP_API_ATTEMPTS", default=3)
 
 # --- Sandbox ------------------------------------------------------------------------------
 # A dev/test OAuth 2.0 provider with a Google Business Profile-shaped API, under /sandbox/.

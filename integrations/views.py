@@ -1,8 +1,11 @@
 import logging
+from collections import defaultdict
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Max
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,7 +14,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import display, oauth_client, oauth_state, tokens
-from .models import Integration
+from .charts import line_chart
+from .models import GbpDailyMetric, GbpLocation, Integration
 from .providers import registry
 
 log = logging.getLogger(__name__)
@@ -173,12 +177,59 @@ def disconnect(request, integration_id):
     return redirect("integrations:index")
 
 
+CHART_SERIES = {
+    "Impressions": ["BUSINESS_IMPRESSIONS_DESKTOP_MAPS", "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
+                    "BUSINESS_IMPRESSIONS_MOBILE_MAPS", "BUSINESS_IMPRESSIONS_MOBILE_SEARCH"],
+    "Calls": ["CALL_CLICKS"],
+    "Website clicks": ["WEBSITE_CLICKS"],
+    "Directions": ["BUSINESS_DIRECTION_REQUESTS"],
+}
+
+
+def _location_panels(integration, days=30):
+    """Per location: a 30-day chart of the four headline numbers, totals, latest reviews."""
+    panels = []
+    locations = list(GbpLocation.objects.filter(integration=integration).select_related("account"))
+    metrics = GbpDailyMetric.objects.filter(location__in=locations)
+    end = metrics.aggregate(m=Max("date"))["m"]
+    if end is None:
+        return [{"location": loc, "charts": [], "totals": {}, "reviews": []} for loc in locations]
+    dates = [end - timedelta(days=days - 1 - i) for i in range(days)]
+    values = defaultdict(lambda: defaultdict(int))
+    for location_id, metric, day, value in metrics.filter(date__gte=dates[0]).values_list(
+            "location_id", "metric", "date", "value"):
+        values[location_id][(metric, day)] = value
+    for loc in locations:
+        series = {label: [sum(values[loc.pk][(m, d)] for m in names) for d in dates]
+                  for label, names in CHART_SERIES.items()}
+        # Impressions run in the hundreds, actions in the tens: one chart each, own scales.
+        actions = {k: v for k, v in series.items() if k != "Impressions"}
+        panels.append({
+            "location": loc,
+            "charts": [
+                line_chart(dates, {"Impressions": series["Impressions"]},
+                           title=f"{loc.title}: impressions, last {days} days"),
+                line_chart(dates, actions, title=f"{loc.title}: actions, last {days} days"),
+            ],
+            "totals": {label: sum(v) for label, v in series.items()},
+            "reviews": list(loc.reviews.all()[:5]),
+        })
+    return panels
+
+
 @login_required
 @require_GET
 def detail(request, integration_id):
     integration = _integration_or_404(request, integration_id)
     provider = registry.find(integration.provider)
-    context = {"integration": integration, "provider_name": provider.name if provider else ""}
+    context = {
+        "integration": integration,
+        "provider_name": provider.name if provider else integration.provider,
+        "syncs": bool(provider and provider.syncs),
+        "problem": display.problem(integration, provider.name if provider else ""),
+        "panels": _location_panels(integration),
+        "events": integration.events.all()[:10],
+    }
     return render(request, "integrations/detail.html", context)
 
 

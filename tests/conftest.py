@@ -105,9 +105,9 @@ def page(chromium, request):
     context.close()
 
 
-def screenshot(page, name):
+def screenshot(page, name, full_page=True):
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
 @pytest.fixture
