@@ -47,6 +47,18 @@ run: demo
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
+# Benchmarks write their figures to stdout and bench/results/ (not committed).
+bench: $(VENV)/.installed-dev
+	mkdir -p bench/results
+	$(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens.txt
+	$(BIN)/python -m bench.bench_tokens --latency-ms 5 --rounds 200 | tee bench/results/bench_tokens_5ms.txt
+	$(BIN)/python -m bench.refresh_many | tee bench/results/refresh_many.txt
+
+# A longer load run than CI's (see the README's Reliability section).
+soak: $(VENV)/.installed-dev
+	SOAK_SECONDS=$${SOAK_SECONDS:-300} SOAK_INTEGRATIONS=$${SOAK_INTEGRATIONS:-3000} \
+	  $(BIN)/python -m pytest tests/test_reliability_load.py -p no:cacheprovider -q -s
+
 worker: setup
 	$(BIN)/celery -A config worker --loglevel=INFO
 
