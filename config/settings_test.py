@@ -28,6 +28,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # stay secure (tests/test_deploy.py checks the production settings in their own process).
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 
+# Records every page and JSON answer the product serves, for the suite-wide leak check.
+MIDDLEWARE = [*MIDDLEWARE, "tests.leaks.CaptureResponses"]  # noqa: F405
+
 # No persistent connections: live-server threads must not keep the test database open.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 

@@ -145,3 +145,23 @@ def connect_many(sandbox, django_user_model):
         return result
 
     return make
+
+
+def pytest_configure(config):
+    from tests import leaks
+
+    leaks.install()
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(request):
+    """Fails a test whose logs, pages, JSON answers or emails show a token, code or secret."""
+    from tests import leaks
+
+    leaks.start_test()
+    yield
+    if request.node.get_closest_marker("leaks_expected"):
+        return
+    found = leaks.find_leaks()
+    if found:
+        pytest.fail("secrets leaked:\n" + "\n".join(found[:20]), pytrace=False)

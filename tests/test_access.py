@@ -1,0 +1,57 @@
+"""Every URL x (anonymous, another user, the owner, staff) x method, with the expected status."""
+
+import pytest
+from django.test import Client
+
+from integrations import tokens
+
+LOGIN = 302  # anonymous users are sent to the login page
+# url template, method, {role: status}; {id} is the owner's integration
+TABLE = [
+    ("/integrations/", "get", {"anon": LOGIN, "other": 200, "owner": 200, "staff": 200}),
+    ("/integrations/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/connect/sandbox/", "get", {"anon": LOGIN, "other": 302, "owner": 302, "staff": 302}),
+    ("/integrations/connect/sandbox/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/connect/nope/", "get", {"anon": LOGIN, "other": 404, "owner": 404, "staff": 404}),
+    ("/integrations/connect/sandbox/?integration={id}", "get",
+     {"anon": LOGIN, "other": 404, "owner": 302, "staff": 404}),
+    ("/integrations/callback/sandbox/", "get", {"anon": LOGIN, "other": 400, "owner": 400, "staff": 400}),
+    ("/integrations/callback/sandbox/?state=forged&code=x", "get",
+     {"anon": LOGIN, "other": 403, "owner": 403, "staff": 403}),
+    ("/integrations/callback/sandbox/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/{id}/", "get", {"anon": LOGIN, "other": 404, "owner": 200, "staff": 404}),
+    ("/integrations/{id}/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/999999/", "get", {"anon": LOGIN, "other": 404, "owner": 404, "staff": 404}),
+    ("/integrations/{id}/disconnect/", "post", {"anon": LOGIN, "other": 404, "owner": 302, "staff": 404}),
+    ("/integrations/{id}/disconnect/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/{id}/sync/", "post", {"anon": LOGIN, "other": 404, "owner": 302, "staff": 404}),
+    ("/integrations/{id}/sync/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/health/", "get", {"anon": 403, "other": 403, "owner": 403, "staff": 200}),
+    ("/integrations/health/", "post", {"anon": 405, "other": 405, "owner": 405, "staff": 405}),
+    ("/admin/integrations/integration/", "get", {"anon": 302, "other": 302, "owner": 302, "staff": 200}),
+    ("/admin/integrations/integration/{id}/change/", "get",
+     {"anon": 302, "other": 302, "owner": 302, "staff": 200}),
+    ("/sandbox/", "get", {"anon": LOGIN, "other": 200, "owner": 200, "staff": 200}),
+    ("/sandbox/faults/clear/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+]
+CASES = [(url, method, role, status) for url, method, expected in TABLE
+         for role, status in expected.items()]
+
+
+@pytest.mark.parametrize("url,method,role,status", CASES,
+                         ids=[f"{m.upper()} {u} as {r}" for u, m, r, _ in CASES])
+def test_it_answers_each_role_as_expected(db, owner, other, staff, make_integration, monkeypatch,
+                                          url, method, role, status):
+    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    integration = make_integration(owner, "sandbox")
+    client = Client()
+    user = {"other": other, "owner": owner, "staff": staff}.get(role)
+    if user:
+        client.force_login(user)
+    response = getattr(client, method)(url.format(id=integration.pk))
+    assert response.status_code == status
+    if status == LOGIN and role == "anon" and not url.startswith("/admin/"):
+        assert response["Location"].startswith("/accounts/login/")
+    integration.refresh_from_db()
+    changed = integration.status != "active" or integration.last_sync_status != "never"
+    assert changed == (role == "owner" and method == "post" and status == 302)

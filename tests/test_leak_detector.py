@@ -1,0 +1,31 @@
+"""The suite-wide leak check is itself tested: it must see a leak when there is one."""
+
+import logging
+
+import pytest
+
+from integrations import tokens
+from tests import leaks
+
+
+@pytest.mark.leaks_expected
+def test_it_catches_a_token_in_a_log_line(db, owner, make_integration):
+    integration = make_integration(owner, access_token="leaky-access-token-123")
+    logging.getLogger("integrations").warning("oops %s", integration.credential.access_token)
+    assert any("log integrations" in leak for leak in leaks.find_leaks())
+
+
+@pytest.mark.leaks_expected
+def test_it_catches_a_token_in_a_page(db, client, owner, make_integration):
+    make_integration(owner, display_name="leaky-refresh-token-456", refresh_token="leaky-refresh-token-456")
+    client.force_login(owner)
+    client.get("/integrations/")
+    assert any("GET /integrations/" in leak for leak in leaks.find_leaks())
+
+
+@pytest.mark.leaks_expected
+def test_it_catches_a_token_in_an_email(db, owner, make_integration, django_capture_on_commit_callbacks):
+    integration = make_integration(owner, "sandbox", access_token="leaky-access-token-789")
+    with django_capture_on_commit_callbacks(execute=True):
+        tokens.mark_reauth_required(integration, "invalid_grant", "leaky-access-token-789")
+    assert any("email to" in leak for leak in leaks.find_leaks())
