@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from kombu.exceptions import OperationalError
 from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
@@ -21,6 +22,11 @@ from .models import Integration, OAuthCredential, RefreshRun
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
+
+
+class BrokerUnavailable(Exception):
+    pass
+
 DURATION = re.compile(r"^(\d+)\s*([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -180,32 +186,42 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
         if on_result:
             on_result(result)
 
-    ids_iter = due_ids(within, providers=providers, ids=ids)
-    if dry_run or enqueue:
-        from .tasks import refresh_integration
+    try:
+        _work(summary, within, since, providers, ids, concurrency, dry_run, enqueue, take)
+    finally:  # the run's record is closed whatever happened, so monitors see how it ended
+        summary.seconds = (timezone.now() - started).total_seconds()
+        if record:
+            RefreshRun.objects.filter(pk=record.pk).update(
+                finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
+                skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
+                transient=summary.transient, enqueued=summary.enqueued)
+    log.info("refresh run: %s", summary.line())
+    return summary
 
-        for integration_id in ids_iter:
-            summary.due += 1
-            if dry_run:
-                take(_describe(integration_id, "due"))
-            else:
-                refresh_integration.delay(integration_id, within.total_seconds())
-                take(_describe(integration_id, "enqueued"))
-    else:
+
+def _work(summary, within, since, providers, ids, concurrency, dry_run, enqueue, take):
+    ids_iter = due_ids(within, providers=providers, ids=ids)
+    if not (dry_run or enqueue):
         def counted():
             for integration_id in ids_iter:
                 summary.due += 1
                 yield integration_id
 
         _pool(counted(), concurrency, lambda i: refresh_one(i, within, since), take)
-    summary.seconds = (timezone.now() - started).total_seconds()
-    if record:
-        RefreshRun.objects.filter(pk=record.pk).update(
-            finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
-            skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
-            transient=summary.transient, enqueued=summary.enqueued)
-    log.info("refresh run: %s", summary.line())
-    return summary
+        return
+    from .tasks import refresh_integration
+
+    for integration_id in ids_iter:
+        summary.due += 1
+        if dry_run:
+            take(_describe(integration_id, "due"))
+            continue
+        try:
+            refresh_integration.delay(integration_id, within.total_seconds())
+        except OperationalError as exc:  # the broker is down: nothing was changed
+            raise BrokerUnavailable(f"could not enqueue ({type(exc).__name__}): is the broker "
+                                    "(REDIS_URL) reachable?") from None
+        take(_describe(integration_id, "enqueued"))
 
 
 def _describe(integration_id, outcome) -> Result:

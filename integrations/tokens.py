@@ -17,12 +17,13 @@ lapses after INTEGRATIONS_REFRESH_LOCK_SECONDS.
 
 import logging
 import random
+import threading
 import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -337,17 +338,53 @@ def _refresh_single_flight(integration, cred, satisfied) -> tuple[OAuthCredentia
         if not holding:
             return cred, False  # another worker refreshed it meanwhile
     released = False
+    heartbeat = _Heartbeat(cred.pk, owner)
     try:
         if not fast:
             cred = _load(integration)  # re-read under the lease, and re-check
             if satisfied(cred):
                 return cred, False
             _check_refreshable(integration, cred)
+        heartbeat.start()
         cred, released = _refresh(integration, cred, owner)
         return cred, released
     finally:
+        heartbeat.stop()
         if not released:
             _release(cred.pk, owner)
+
+
+class _Heartbeat(threading.Thread):
+    """Keeps our lease alive while our refresh is in flight.
+
+    A request to the provider can outlive any timeout we set (a slow server trickling bytes, a
+    stalled accept queue). If the lease lapsed meanwhile, another worker would refresh with the
+    same refresh token, and a strict provider revokes the whole family on that reuse. So a live
+    holder renews its lease every third of its length; a killed holder stops renewing and its
+    lease lapses within INTEGRATIONS_REFRESH_LOCK_SECONDS, as before.
+    """
+
+    def __init__(self, cred_pk, owner):
+        super().__init__(daemon=True, name=f"lease-heartbeat-{cred_pk}")
+        self.cred_pk, self.owner = cred_pk, owner
+        self.stopped = threading.Event()
+
+    def run(self):
+        seconds = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS
+        try:
+            while not self.stopped.wait(seconds / 3):
+                until = timezone.now() + timedelta(seconds=seconds)
+                OAuthCredential.objects.filter(pk=self.cred_pk, lease_owner=self.owner).update(
+                    lease_until=until)
+        except Exception:  # renewing is best effort; the bounded refresh still applies
+            log.exception("credential %s: could not renew the refresh lease", self.cred_pk)
+        finally:
+            connection.close()
+
+    def stop(self):
+        self.stopped.set()
+        if self.is_alive():
+            self.join()
 
 
 def _wait_for_lease(integration, cred, owner, satisfied):

@@ -80,3 +80,37 @@ def calls(endpoint=None, detail=None):
     if detail is not None:
         qs = qs.filter(detail=detail)
     return qs.count()
+
+
+def issue_grants(user, count, scope="openid email https://www.googleapis.com/auth/business.manage"):
+    """Issue `count` access/refresh token pairs to the product's client for `user` without the
+    consent dance (load tests need thousands). Returns [(access, refresh, expires_at)]."""
+    import secrets
+    import uuid
+
+    from django.db import transaction
+    from oauth2_provider.models import set_token_value
+
+    AccessToken, RefreshToken = get_access_token_model(), get_refresh_token_model()
+    app = get_application_model().objects.get(client_id=settings.SANDBOX_CLIENT_ID)
+    expires = timezone.now() + timedelta(seconds=settings.OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"])
+    issued = []
+    with transaction.atomic():
+        for _ in range(count):
+            access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+            at = AccessToken(user=user, scope=scope, expires=expires, application=app)
+            set_token_value(at, access)
+            at.save()
+            rt = RefreshToken(user=user, application=app, access_token=at, token_family=uuid.uuid4())
+            set_token_value(rt, refresh)
+            rt.save()
+            issued.append((access, refresh, expires))
+    return issued
+
+
+def refresh_token_is_live(raw_token) -> bool:
+    import hashlib
+
+    checksum = hashlib.sha256(raw_token.encode()).hexdigest()
+    return get_refresh_token_model().objects.filter(token_checksum=checksum,
+                                                    revoked__isnull=True).exists()

@@ -6,8 +6,13 @@
 """
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 from .faults import in_flight
+
+# The live server is Django's development server, whose listen backlog is socketserver's
+# default of 5: many clients at once overflow it and connections stall for tens of seconds.
+ThreadedWSGIServer.request_queue_size = 128
 from .testing import Sandbox, point_product_at
 
 

@@ -93,3 +93,28 @@ def test_it_recovers_from_a_holder_killed_mid_refresh(connected, sandbox, settin
     assert waited < settings.INTEGRATIONS_REFRESH_WAIT_SECONDS  # bounded by the lease, not forever
     assert cred.access_token != before.access_token and cred.refresh_token != before.refresh_token
     assert tokens.ensure_fresh(connected, force=True).refresh_token != cred.refresh_token
+
+
+def test_it_keeps_the_lease_while_a_slow_refresh_is_in_flight(connected, sandbox, settings):
+    """A request that outlives the lease must not let a second refresh start (a strict provider
+    would revoke the family on the reuse): the live holder renews its lease."""
+    settings.INTEGRATIONS_REFRESH_LOCK_SECONDS = 1
+    settings.INTEGRATIONS_REFRESH_WAIT_SECONDS = 10
+    sandbox.inject("token", "latency", times=1, latency_ms=3000)
+    results = []
+
+    def call(delay):
+        time.sleep(delay)
+        try:
+            results.append({"token": tokens.ensure_fresh(connected, force=True).access_token})
+        except tokens.TokenError as exc:
+            results.append({"error": exc.code})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(d,)) for d in (0, 1.5, 2.0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert_one_refresh_and_a_live_token(connected, sandbox, results)

@@ -52,11 +52,14 @@ class Command(BaseCommand):
                                 f"{result.account}: {result.outcome}"
                                 + (f" ({result.code})" if result.code else ""))
 
-        summary = proactive.run(
-            within, providers=opts["provider"], ids=opts["integration"],
-            concurrency=opts["concurrency"], dry_run=opts["dry_run"], enqueue=opts["enqueue"],
-            on_result=on_result,
-        )
+        try:
+            summary = proactive.run(
+                within, providers=opts["provider"], ids=opts["integration"],
+                concurrency=opts["concurrency"], dry_run=opts["dry_run"], enqueue=opts["enqueue"],
+                on_result=on_result,
+            )
+        except proactive.BrokerUnavailable as exc:
+            raise CommandError(str(exc), returncode=1)
         if bar is not None:
             bar.close()
         if opts["json"]:
