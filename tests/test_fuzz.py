@@ -114,12 +114,17 @@ userinfo_body = st.one_of(
 status = st.sampled_from([200, 200, 200, 201, 400, 401, 403, 429, 500, 502, 503])
 
 
-@FUZZ
-@given(token_status=status, token=token_body, info_status=status, info=userinfo_body)
-def test_it_stores_nothing_from_a_garbled_provider(db, owner, settings, monkeypatch, token_status,
-                                                  token, info_status, info):
+@pytest.fixture
+def google(settings, monkeypatch):
+    # Set once, outside the examples: each settings assignment stacks an override.
     monkeypatch.setattr(tokens, "_sleep", lambda s: None)
     settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "fuzz-client", "fuzz-secret-value"
+
+
+@FUZZ
+@given(token_status=status, token=token_body, info_status=status, info=userinfo_body)
+def test_it_stores_nothing_from_a_garbled_provider(db, owner, google, token_status, token,
+                                                  info_status, info):
     client = Client()
     client.force_login(owner)
     start = client.get("/integrations/connect/google_business_profile/")

@@ -52,14 +52,18 @@ def test_it_refreshes_once_for_many_threads(connected, sandbox):
 
 
 def test_it_refreshes_once_for_four_processes_of_eight_threads(connected, sandbox, settings):
-    start_at = time.time() + 4  # every process is imported and waiting by then
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "8", str(start_at)],
-            cwd=ROOT, env=product_env(sandbox, settings), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "8", "--wait-for-go"],
+            cwd=ROOT, env=product_env(sandbox, settings), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(4)
     ]
+    for proc in procs:  # every process imported, connected and waiting...
+        assert proc.stdout.readline().strip() == "READY", proc.stderr.read()[-2000:]
+    for proc in procs:  # ...then all 32 threads go at the same moment
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
     results = []
     for proc in procs:
         out, err = proc.communicate(timeout=120)
@@ -75,7 +79,7 @@ def test_it_recovers_from_a_holder_killed_mid_refresh(connected, sandbox, settin
     before = OAuthCredential.objects.get(integration=connected)
     sandbox.inject("token", "hang", times=1, latency_ms=4000)
     holder = subprocess.Popen(
-        [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "1", "0"],
+        [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "1"],
         cwd=ROOT, env=product_env(sandbox, settings, INTEGRATIONS_REFRESH_LOCK_SECONDS="2"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

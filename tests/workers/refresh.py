@@ -1,14 +1,15 @@
 """A helper process for the concurrency tests: N threads call ensure_fresh(force=True) at once.
 
-    python -m tests.workers.refresh INTEGRATION_ID THREADS START_AT_EPOCH
+    python -m tests.workers.refresh INTEGRATION_ID THREADS [--wait-for-go]
 
-Prints one JSON line: the access token each thread got, or its error code.
+With --wait-for-go it prints READY once set up and starts when a line arrives on stdin, so the
+parent can release several processes at the same moment. Prints one JSON line: the access token
+each thread got, or its error code.
 """
 
 import json
 import sys
 import threading
-import time
 
 import django
 
@@ -20,15 +21,14 @@ from integrations import tokens  # noqa: E402
 from integrations.models import Integration  # noqa: E402
 
 
-def main(integration_id, threads, start_at):
+def main(integration_id, threads, wait_for_go):
     results = []
     lock = threading.Lock()
+    ready = threading.Barrier(threads + 1)
 
     def worker():
         integration = Integration.objects.get(pk=integration_id)
-        delay = start_at - time.time()
-        if delay > 0:
-            time.sleep(delay)
+        ready.wait()  # every thread has its connection and row: start together
         try:
             cred = tokens.ensure_fresh(integration, force=True)
             outcome = {"token": cred.access_token}
@@ -42,10 +42,14 @@ def main(integration_id, threads, start_at):
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for t in pool:
         t.start()
+    if wait_for_go:
+        print("READY", flush=True)
+        sys.stdin.readline()
+    ready.wait()
     for t in pool:
         t.join()
     print(json.dumps(results), flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]), "--wait-for-go" in sys.argv)
