@@ -10,7 +10,6 @@ that disappeared are deleted only after a complete, successful listing.
 """
 
 import logging
-import random
 import time
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -216,15 +215,15 @@ class GbpSyncService:
                 retryable = exc.status_code == 429 or exc.status_code >= 500
                 if not retryable or attempt == self.attempts:
                     raise self._as_sync_error(exc) from None
-                delay = self._delay(attempt, exc.retry_after)
+                delay = tokens.backoff_delay(attempt, exc.retry_after)
             except http.NetworkError as exc:
                 if attempt == self.attempts:
                     raise SyncError(exc.code, "Google's API did not answer; the next sync will "
                                               "try again.") from None
-                delay = self._delay(attempt, None)
+                delay = tokens.backoff_delay(attempt, None)
             log.info("integration %s: GBP call retry %s in %.2fs", self.integration.pk, attempt,
                      delay)
-            tokens._sleep(delay)
+            tokens._sleep(delay)  # one place to wait, so tests can record the waits
         raise AssertionError("unreachable")
 
     def _execute(self, make_request, token):
@@ -243,14 +242,6 @@ class GbpSyncService:
         retry_after = oauth_client.retry_after_seconds(headers.get("retry-after")
                                                        or headers.get("Retry-After"))
         raise ApiError(int(status), _error_message(content), retry_after)
-
-    @staticmethod
-    def _delay(attempt, retry_after):
-        cap = settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
-        if retry_after is not None:
-            return min(retry_after, cap)
-        base = settings.INTEGRATIONS_BACKOFF_BASE_SECONDS
-        return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
     @staticmethod
     def _as_sync_error(exc: ApiError) -> SyncError:

@@ -160,13 +160,7 @@ def store_grant(user, provider, identity: dict, token: oauth_client.TokenRespons
                 "token_type": token.token_type,
                 "expires_at": _expiry(token, now),
                 "scopes": scopes,
-                "last_refreshed_at": now,
-                "refresh_failures": 0,
-                "failing_since": None,
-                "last_error_code": "",
-                "last_error_message": "",
-                "last_error_at": None,
-                "retry_after": None,
+                **_healthy(now),
                 "lease_owner": "",
                 "lease_until": None,
             },
@@ -407,7 +401,9 @@ def _sleep(seconds: float):
     time.sleep(seconds)
 
 
-def _backoff(attempt: int, retry_after: float | None) -> float:
+def backoff_delay(attempt: int, retry_after: float | None) -> float:
+    """How long to wait before attempt+1: Retry-After if given, else exponential with jitter;
+    capped either way. Shared by every retry loop that talks to a provider."""
     cap = settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
     if retry_after is not None:
         return min(retry_after, cap)
@@ -435,7 +431,7 @@ def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
         try:
             token = oauth_client.refresh(provider, cred.refresh_token)
         except oauth_client.TransientError as exc:
-            delay = _backoff(attempt, exc.retry_after)
+            delay = backoff_delay(attempt, exc.retry_after)
             out_of_time = time.monotonic() - started + delay > budget
             # A Retry-After longer than we may wait inside one call: stop now, cool down that long.
             told_to_wait = (exc.retry_after or 0) > settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
@@ -462,6 +458,13 @@ def _refreshed_elsewhere(cred) -> bool:
         current > cred.last_refreshed_at)
 
 
+def _healthy(now) -> dict:
+    """A credential that just got new tokens: renewed now, no failure, no error, no cooldown."""
+    return {"last_refreshed_at": now, "refresh_failures": 0, "failing_since": None,
+            "last_error_code": "", "last_error_message": "", "last_error_at": None,
+            "retry_after": None}
+
+
 def _expiry(token, now):
     seconds = token.expires_in if token.expires_in is not None else (
         settings.INTEGRATIONS_DEFAULT_EXPIRES_IN)
@@ -477,13 +480,7 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
         "access_token": token.access_token,
         "token_type": token.token_type,
         "expires_at": _expiry(token, now),
-        "last_refreshed_at": now,
-        "refresh_failures": 0,
-        "failing_since": None,
-        "last_error_code": "",
-        "last_error_message": "",
-        "last_error_at": None,
-        "retry_after": None,
+        **_healthy(now),
         "updated_at": now,
     }
     if token.refresh_token:  # no refresh token in the answer: keep the one we have
