@@ -36,6 +36,8 @@ def main():
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--dry-run", action="store_true",
+                        help="only select and stream the due rows (memory check at 100,000 rows)")
     args = parser.parse_args()
     setup_django()
     from django.db.backends.signals import connection_created
@@ -59,7 +61,8 @@ def main():
 
         counter.count = 0
         started = time.perf_counter()
-        summary = proactive.run(timedelta(hours=24), concurrency=args.concurrency)
+        summary = proactive.run(timedelta(hours=24), concurrency=args.concurrency,
+                                dry_run=args.dry_run)
         wall = time.perf_counter() - started
         queries = counter.count
 
@@ -84,6 +87,12 @@ def main():
         "queries_per_integration": round(queries / max(1, args.n), 2),
         "setup_seconds": round(setup_seconds, 1),
     }
+    if args.dry_run:
+        result.update(refreshed=0, due=summary.due, ratio_to_limit=None, refreshes_per_second=None)
+        print(json.dumps(result, indent=2))
+        print(f"dry run over {summary.due} due rows in {wall:.1f} s: peak RSS {rss_peak:.0f} MB "
+              f"(after creating them: {rss_before:.0f} MB)")
+        return
     assert refreshed == args.n
     print(json.dumps(result, indent=2))
     print(f"refreshed {summary.refreshed}/{args.n} in {wall:.1f} s "

@@ -11,8 +11,9 @@ failure classified (re-auth / operator / transient), bounded effort, told once, 
 
 Single flight is a lease on the credential row (`lease_owner`, `lease_until`) taken with one
 conditional UPDATE: it works the same on PostgreSQL and SQLite, across threads, processes and
-machines, holds no database transaction open during the HTTP call, and a killed holder's lease
-lapses after INTEGRATIONS_REFRESH_LOCK_SECONDS.
+machines, and holds no database transaction open during the HTTP call. A live holder renews it
+while its request is in flight; a killed holder's lease lapses after
+INTEGRATIONS_REFRESH_LOCK_SECONDS.
 """
 
 import logging
@@ -351,8 +352,8 @@ def _refresh_single_flight(integration, cred, satisfied) -> tuple[OAuthCredentia
 class _Heartbeat(threading.Thread):
     """Keeps our lease alive while our refresh is in flight.
 
-    A request to the provider can outlive any timeout we set (a slow server trickling bytes, a
-    stalled accept queue). If the lease lapsed meanwhile, another worker would refresh with the
+    A request to the provider can outlive any timeout we set (a server trickling bytes, a stall
+    somewhere between us and it; the load test saw 45-second requests). If the lease lapsed meanwhile, another worker would refresh with the
     same refresh token, and a strict provider revokes the whole family on that reuse. So a live
     holder renews its lease every third of its length; a killed holder stops renewing and its
     lease lapses within INTEGRATIONS_REFRESH_LOCK_SECONDS, as before.
