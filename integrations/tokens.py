@@ -333,53 +333,72 @@ def _refresh_single_flight(integration, cred, satisfied) -> tuple[OAuthCredentia
         if not holding:
             return cred, False  # another worker refreshed it meanwhile
     released = False
-    heartbeat = _Heartbeat(cred.pk, owner)
+    _keeper.hold(cred.pk, owner)
     try:
         if not fast:
             cred = _load(integration)  # re-read under the lease, and re-check
             if satisfied(cred):
                 return cred, False
             _check_refreshable(integration, cred)
-        heartbeat.start()
         cred, released = _refresh(integration, cred, owner)
         return cred, released
     finally:
-        heartbeat.stop()
+        _keeper.drop(cred.pk, owner)
         if not released:
             _release(cred.pk, owner)
 
 
-class _Heartbeat(threading.Thread):
-    """Keeps our lease alive while our refresh is in flight.
+class _LeaseKeeper:
+    """Keeps this process's leases alive while their refreshes are in flight.
 
     A request to the provider can outlive any timeout we set (a server trickling bytes, a stall
-    somewhere between us and it; the load test saw 45-second requests). If the lease lapsed meanwhile, another worker would refresh with the
-    same refresh token, and a strict provider revokes the whole family on that reuse. So a live
-    holder renews its lease every third of its length; a killed holder stops renewing and its
-    lease lapses within INTEGRATIONS_REFRESH_LOCK_SECONDS, as before.
+    somewhere between us and it; the load test saw 45-second requests). If the lease lapsed
+    meanwhile, another worker would refresh with the same refresh token, and a strict provider
+    revokes the whole family on that reuse. So one background thread per process renews every
+    lease held longer than a third of its length; a killed process stops renewing and its leases
+    lapse within INTEGRATIONS_REFRESH_LOCK_SECONDS, as before. Holding a lease costs a dict entry.
     """
 
-    def __init__(self, cred_pk, owner):
-        super().__init__(daemon=True, name=f"lease-heartbeat-{cred_pk}")
-        self.cred_pk, self.owner = cred_pk, owner
-        self.stopped = threading.Event()
+    def __init__(self):
+        self.held = {}
+        self.lock = threading.Lock()
+        self.thread = None
 
-    def run(self):
-        seconds = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS
-        try:
-            while not self.stopped.wait(seconds / 3):
+    def hold(self, cred_pk, owner):
+        with self.lock:
+            self.held[(cred_pk, owner)] = time.monotonic()
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, daemon=True, name="lease-keeper")
+                self.thread.start()
+
+    def drop(self, cred_pk, owner):
+        with self.lock:
+            self.held.pop((cred_pk, owner), None)
+
+    def _run(self):
+        while True:
+            seconds = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS
+            time.sleep(min(1.0, seconds / 6))
+            now = time.monotonic()
+            with self.lock:
+                due = [key for key, renewed in self.held.items() if now - renewed >= seconds / 3]
+            if not due:
+                continue
+            try:
                 until = timezone.now() + timedelta(seconds=seconds)
-                OAuthCredential.objects.filter(pk=self.cred_pk, lease_owner=self.owner).update(
-                    lease_until=until)
-        except Exception:  # renewing is best effort; the bounded refresh still applies
-            log.exception("credential %s: could not renew the refresh lease", self.cred_pk)
-        finally:
-            connection.close()
+                for cred_pk, owner in due:
+                    OAuthCredential.objects.filter(pk=cred_pk, lease_owner=owner).update(
+                        lease_until=until)
+                    with self.lock:
+                        if (cred_pk, owner) in self.held:
+                            self.held[(cred_pk, owner)] = now
+            except Exception:  # renewing is best effort; the bounded refresh still applies
+                log.exception("could not renew refresh leases")
+            finally:
+                connection.close()  # renewals are rare: hold no idle connection
 
-    def stop(self):
-        self.stopped.set()
-        if self.is_alive():
-            self.join()
+
+_keeper = _LeaseKeeper()
 
 
 def _wait_for_lease(integration, cred, owner, satisfied):
