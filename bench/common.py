@@ -71,4 +71,4 @@ def make_integrations(n, *, expires_in=timedelta(hours=1), batch=2000):
                             refresh_token=f"old-refresh-{row.pk}", expires_at=now + expires_in)
             for row in rows
         ])
-    return list(Integration.objects.filter(user=user).order_by("pk"))
+    return Integration.objects.filter(user=user).order_by("pk")
