@@ -11,7 +11,7 @@ from django.core.servers.basehttp import ThreadedWSGIServer
 from .faults import in_flight
 
 # The live server is Django's development server, whose listen backlog is socketserver's
-# default of 5: many clients at once overflow it and connections stall for tens of seconds.
+# default of 5; the load tests open dozens of connections at once.
 ThreadedWSGIServer.request_queue_size = 128
 from .testing import Sandbox, point_product_at
 
