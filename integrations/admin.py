@@ -106,7 +106,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         "last_sync_message", "last_synced_at", "created_at", "updated_at",
     )
     inlines = [CredentialInline, EventInline]
-    actions = ["refresh_now"]
+    actions = ["refresh_now", "sync_now"]
 
     @admin.display(description="account", ordering="display_name")
     def account(self, obj):
@@ -144,6 +144,19 @@ class IntegrationAdmin(admin.ModelAdmin):
                     request, f"Integration {integration.pk}: {exc}", level=messages.WARNING
                 )
         self.message_user(request, f"Refreshed {ok}, failed {failed}.")
+
+    @admin.action(description="Sync now (Google Business Profile)")
+    def sync_now(self, request, queryset):
+        from .providers import registry
+        from .tasks import sync_integration
+
+        syncing = [p.id for p in registry.all_providers() if p.syncs]
+        started = 0
+        for integration in queryset.filter(status=Integration.Status.ACTIVE, provider__in=syncing):
+            sync_integration.delay(integration.pk)
+            started += 1
+        self.message_user(request, f"Sync started for {started} integration(s); "
+                                   "the result shows in the last sync columns and the history.")
 
 
 @admin.register(IntegrationEvent)

@@ -117,6 +117,22 @@ def _error_message(content) -> str:
     return ""
 
 
+def account_label(provider, access_token) -> str:
+    """The first Business Profile account's name, to label a new connection (best effort: a
+    project without API access yet answers 403, and the connection is still worth keeping)."""
+    base = provider.api_base_url or GOOGLE_HOSTS["accounts"]
+    try:
+        response = http.request("GET", f"{base}v1/accounts?pageSize=1",
+                                headers={"Authorization": f"Bearer {access_token}"})
+    except http.NetworkError:
+        return ""
+    body = oauth_client.parse_json(response) if response.status_code == 200 else None
+    accounts = body.get("accounts") if isinstance(body, dict) else None
+    if isinstance(accounts, list) and accounts and isinstance(accounts[0], dict):
+        return str(accounts[0].get("accountName") or "")[:120]
+    return ""
+
+
 class GbpSyncService:
     def __init__(self):
         self.page_sizes = settings.GBP_PAGE_SIZES

@@ -155,6 +155,11 @@ def callback(request, provider_id):
             f"We could not read which {provider.name} account this is. Nothing was stored; "
             "please try again.", status=502)
 
+    if provider.syncs == "gbp":  # "owner@example.com · Acme Bakeries"
+        from .gbp import account_label
+
+        if label := account_label(provider, token.access_token):
+            identity["name"] = f"{identity['name']} · {label}"[:255]
     integration, created = tokens.store_grant(request.user, provider, identity, token, granted)
     wanted = flow.get("integration")
     if wanted and wanted != integration.pk:

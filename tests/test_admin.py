@@ -91,3 +91,23 @@ def test_it_shows_the_history_inline(db, admin_client_, owner, make_integration)
     assert "Status change" in html and "invalid_grant" in html
     integration.refresh_from_db()
     assert integration.status == Integration.Status.REAUTH_REQUIRED
+
+
+def test_it_syncs_from_admin(connected, sandbox, client, staff, settings):
+    settings.GBP_BACKFILL_DAYS = 3
+    client.force_login(staff)
+    r = client.post(reverse("admin:integrations_integration_changelist"),
+                    {"action": "sync_now", "_selected_action": [connected.pk]}, follow=True)
+    assert "Sync started for 1 integration" in r.content.decode()
+    connected.refresh_from_db()
+    assert connected.last_sync_status == "ok"
+
+
+def test_it_refreshes_from_admin(connected, sandbox, client, staff):
+    before = connected.credential.access_token
+    client.force_login(staff)
+    r = client.post(reverse("admin:integrations_integration_changelist"),
+                    {"action": "refresh_now", "_selected_action": [connected.pk]}, follow=True)
+    assert "Refreshed 1, failed 0" in r.content.decode()
+    connected.credential.refresh_from_db()
+    assert connected.credential.access_token != before

@@ -24,7 +24,8 @@ def test_it_connects_and_stores_encrypted_tokens(sandbox, logged_in, owner):
     assert integration.user == owner and integration.provider == "sandbox"
     assert integration.status == "active"
     assert integration.external_id == data.subject_id(owner.username)
-    assert integration.display_name == owner.email
+    # The account's email, and the Business Profile account it manages.
+    assert integration.display_name == f"{owner.email} · {data.accounts(owner.username)[0]['accountName']}"
     cred = integration.credential
     assert cred.access_token and cred.refresh_token and cred.expires_at
     assert GBP_SCOPE in cred.scopes
@@ -33,6 +34,12 @@ def test_it_connects_and_stores_encrypted_tokens(sandbox, logged_in, owner):
     me = requests.get(sandbox.url("userinfo"), timeout=10,
                       headers={"Authorization": f"Bearer {cred.access_token}"})
     assert me.status_code == 200
+
+
+def test_it_connects_even_before_google_grants_api_access(sandbox, logged_in, owner):
+    sandbox.inject("accounts", "403")  # a project without Business Profile API access yet
+    assert connect(logged_in, sandbox, owner).status_code == 302
+    assert Integration.objects.get().display_name == owner.email
 
 
 def test_it_cleans_the_state_from_the_session(sandbox, logged_in, owner):
