@@ -15,6 +15,7 @@ from django.db import connection
 
 from integrations import tokens
 from integrations.models import OAuthCredential
+from sandbox.models import Fault
 from tests.workers.processes import ROOT, product_env
 
 
@@ -74,18 +75,19 @@ def test_it_refreshes_once_for_four_processes_of_eight_threads(connected, sandbo
 
 
 def test_it_recovers_from_a_holder_killed_mid_refresh(connected, sandbox, settings):
-    settings.INTEGRATIONS_REFRESH_LOCK_SECONDS = 2
     settings.INTEGRATIONS_REFRESH_WAIT_SECONDS = 10
     before = OAuthCredential.objects.get(integration=connected)
-    sandbox.inject("token", "hang", times=1, latency_ms=4000)
+    hang = sandbox.inject("token", "hang", times=1, latency_ms=4000)
     holder = subprocess.Popen(
         [sys.executable, "-m", "tests.workers.refresh", str(connected.pk), "1"],
         cwd=ROOT, env=product_env(sandbox, settings, INTEGRATIONS_REFRESH_LOCK_SECONDS="2"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
-        while not OAuthCredential.objects.filter(integration=connected).exclude(lease_owner="").exists():
-            assert time.monotonic() < deadline, "the helper never took the lease"
+        # Kill it mid-request: it holds the lease and the sandbox has its request in hand.
+        while not (OAuthCredential.objects.filter(integration=connected).exclude(lease_owner="")
+                   .exists() and Fault.objects.get(pk=hang.pk).remaining == 0):
+            assert time.monotonic() < deadline, "the helper never got its request under way"
             time.sleep(0.05)
     finally:
         holder.send_signal(signal.SIGKILL)
