@@ -104,9 +104,9 @@ def test_it_recovers_from_a_holder_killed_mid_refresh(connected, sandbox, settin
 def test_it_keeps_the_lease_while_a_slow_refresh_is_in_flight(connected, sandbox, settings):
     """A request that outlives the lease must not let a second refresh start (a strict provider
     would revoke the family on the reuse): the live holder renews its lease."""
-    settings.INTEGRATIONS_REFRESH_LOCK_SECONDS = 1
-    settings.INTEGRATIONS_REFRESH_WAIT_SECONDS = 10
-    sandbox.inject("token", "latency", times=1, latency_ms=3000)
+    settings.INTEGRATIONS_REFRESH_LOCK_SECONDS = 2  # renewed every ~0.7 s while in flight
+    settings.INTEGRATIONS_REFRESH_WAIT_SECONDS = 15
+    sandbox.inject("token", "latency", times=1, latency_ms=5000)
     results = []
 
     def call(delay):
@@ -118,7 +118,8 @@ def test_it_keeps_the_lease_while_a_slow_refresh_is_in_flight(connected, sandbox
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=call, args=(d,)) for d in (0, 1.5, 2.0)]
+    # The later callers arrive after the unrenewed lease would have lapsed (2 s).
+    threads = [threading.Thread(target=call, args=(d,)) for d in (0, 2.5, 3.5)]
     for t in threads:
         t.start()
     for t in threads:
