@@ -150,8 +150,8 @@ class IntegrationAdmin(admin.ModelAdmin):
         from .providers import registry
         from .tasks import sync_integration
 
-        syncing = [p.id for p in registry.all_providers() if p.syncs]
         started = 0
+        syncing = registry.syncing_ids()
         for integration in queryset.filter(status=Integration.Status.ACTIVE, provider__in=syncing):
             sync_integration.delay(integration.pk)
             started += 1

@@ -213,13 +213,17 @@ class GbpSyncService:
 
     def _list(self, make_request, key):
         """Every page of a list call; raises before returning anything if a page fails."""
+        return self._pages(make_request, key)[0]
+
+    def _pages(self, make_request, key):
+        """(every item over all pages, the last page's body: it carries list-wide totals)."""
         items, page_token = [], None
         while True:
             body = self._call(lambda: make_request(page_token))
             items += body.get(key, [])
             page_token = body.get("nextPageToken")
             if not page_token:
-                return items
+                return items, body
 
     # --- one API call: 401 helper, bounded retries for 429/5xx/network --------------------
     def _call(self, make_request):
@@ -339,13 +343,7 @@ class GbpSyncService:
             query = {"pageSize": self.page_sizes["reviews"], **({"pageToken": token} if token else {})}
             return f"{self.reviews_base}{path}?{urlencode(query)}"
 
-        items, page_token, summary = [], None, {}
-        while True:
-            summary = self._call(lambda: page(page_token))
-            items += summary.get("reviews", [])
-            page_token = summary.get("nextPageToken")
-            if not page_token:
-                break
+        items, summary = self._pages(page, "reviews")
         written = 0
         seen = []
         for item in items:

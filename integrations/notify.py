@@ -9,15 +9,9 @@ from django.urls import reverse
 
 from . import signals
 from .models import Integration
+from .providers import registry
 
 log = logging.getLogger(__name__)
-
-
-def provider_name(provider_id: str) -> str:
-    from .providers import registry
-
-    provider = registry.find(provider_id)
-    return provider.name if provider else provider_id
 
 
 def reauth_required(integration_id: int, code: str, message: str) -> None:
@@ -32,7 +26,7 @@ def reauth_required(integration_id: int, code: str, message: str) -> None:
         return
     context = {
         "integration": integration,
-        "provider_name": provider_name(integration.provider),
+        "provider_name": registry.name_of(integration.provider),
         "message": message,
         "url": settings.INTEGRATIONS_BASE_URL + reverse("integrations:index"),
     }

@@ -84,17 +84,22 @@ class Summary:
         return data
 
 
-def due_ids(within: timedelta, *, providers=(), ids=(), skip_cooldown=True):
-    """Integration ids whose token expires within `within`, streamed in chunks of CHUNK."""
-    now = timezone.now()
+def _due(within: timedelta, now, providers=(), ids=()):
+    """Credentials of active integrations whose token expires within `within` (indexed)."""
     rows = OAuthCredential.objects.filter(
         integration__status=Integration.Status.ACTIVE, expires_at__lte=now + within)
-    if skip_cooldown:
-        rows = rows.filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now))
     if providers:
         rows = rows.filter(integration__provider__in=providers)
     if ids:
         rows = rows.filter(integration_id__in=ids)
+    return rows
+
+
+def due_ids(within: timedelta, *, providers=(), ids=()):
+    """Integration ids due and not cooling down, streamed in chunks of CHUNK."""
+    now = timezone.now()
+    rows = _due(within, now, providers, ids).filter(
+        Q(retry_after__isnull=True) | Q(retry_after__lte=now))
     last = 0
     while True:
         chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "integration_id")[:CHUNK])
@@ -106,14 +111,7 @@ def due_ids(within: timedelta, *, providers=(), ids=(), skip_cooldown=True):
 
 def cooling_down(within: timedelta, *, providers=(), ids=()) -> int:
     now = timezone.now()
-    rows = OAuthCredential.objects.filter(
-        integration__status=Integration.Status.ACTIVE, expires_at__lte=now + within,
-        retry_after__gt=now)
-    if providers:
-        rows = rows.filter(integration__provider__in=providers)
-    if ids:
-        rows = rows.filter(integration_id__in=ids)
-    return rows.count()
+    return _due(within, now, providers, ids).filter(retry_after__gt=now).count()
 
 
 def refresh_one(integration_id: int, within: timedelta, since) -> Result:

@@ -59,9 +59,9 @@ def sync_all():
     """Enqueue a sync of every active integration whose provider syncs (the daily beat)."""
     from .providers import registry
 
-    syncing = [p.id for p in registry.all_providers() if p.syncs]
     ids = Integration.objects.filter(
-        status=Integration.Status.ACTIVE, provider__in=syncing).values_list("pk", flat=True)
+        status=Integration.Status.ACTIVE, provider__in=registry.syncing_ids()
+    ).values_list("pk", flat=True)
     count = 0
     for integration_id in ids.iterator():
         sync_integration.delay(integration_id)

@@ -63,12 +63,12 @@ def index(request):
         .order_by("provider", "display_name")
     )
     providers = registry.all_providers()
-    names = {p.id: p.name for p in providers}
+    by_id = {p.id: p for p in providers}
     for integration in integrations:
-        integration.provider_name = names.get(integration.provider, integration.provider)
+        provider = by_id.get(integration.provider)
+        integration.provider_name = provider.name if provider else integration.provider
         integration.problem = display.problem(integration, integration.provider_name)
         integration.health = display.token_health(integration)
-        provider = next((p for p in providers if p.id == integration.provider), None)
         integration.syncs = bool(provider and provider.syncs)
         integration.connectable = bool(provider and provider.configured)
     context = {
@@ -175,8 +175,7 @@ def callback(request, provider_id):
 def disconnect(request, integration_id):
     integration = _integration_or_404(request, integration_id)
     revoked = tokens.disconnect(integration)
-    provider = registry.find(integration.provider)
-    name = provider.name if provider else integration.provider
+    name = registry.name_of(integration.provider)
     extra = "" if revoked else " (tokens deleted here; the provider was not asked to revoke them)"
     messages.success(request, f"Disconnected {name}: {integration.display_name}{extra}.")
     return redirect("integrations:index")
@@ -227,11 +226,12 @@ def _location_panels(integration, days=30):
 def detail(request, integration_id):
     integration = _integration_or_404(request, integration_id)
     provider = registry.find(integration.provider)
+    name = provider.name if provider else integration.provider
     context = {
         "integration": integration,
-        "provider_name": provider.name if provider else integration.provider,
+        "provider_name": name,
         "syncs": bool(provider and provider.syncs),
-        "problem": display.problem(integration, provider.name if provider else ""),
+        "problem": display.problem(integration, name),
         "panels": _location_panels(integration),
         "events": integration.events.all()[:10],
     }

@@ -1,6 +1,9 @@
 """Small helpers shared by the tests that drive the connect flow over real HTTP."""
 
+from io import StringIO
 from urllib.parse import parse_qs, urlsplit
+
+from django.core.management import call_command
 
 from integrations.models import Integration
 
@@ -33,3 +36,13 @@ def page_text(response):
 
 def no_integrations():
     return not Integration.objects.exists()
+
+
+def run_command(name, *args):
+    """A management command's (exit code, stdout); the commands exit 1 when something failed."""
+    out = StringIO()
+    try:
+        call_command(name, *args, stdout=out)
+        return 0, out.getvalue()
+    except SystemExit as exc:
+        return exc.code, out.getvalue()

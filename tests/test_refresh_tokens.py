@@ -3,7 +3,6 @@
 import json
 import threading
 from datetime import timedelta
-from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -13,6 +12,7 @@ from django.utils import timezone
 
 from integrations import tokens
 from integrations.models import OAuthCredential, RefreshRun
+from tests.helpers import run_command
 
 
 @pytest.fixture(autouse=True)
@@ -21,13 +21,7 @@ def no_backoff(monkeypatch):
 
 
 def run(*args):
-    out = StringIO()
-    try:
-        call_command("refresh_tokens", *args, stdout=out)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    return code, out.getvalue()
+    return run_command("refresh_tokens", *args)
 
 
 def test_it_refreshes_everything_due_and_says_so(connect_many, sandbox):

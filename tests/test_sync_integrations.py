@@ -1,10 +1,10 @@
-from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integrations import tokens
+from tests.helpers import run_command
 
 
 @pytest.fixture(autouse=True)
@@ -14,12 +14,7 @@ def quick(settings, monkeypatch):
 
 
 def run(*args):
-    out = StringIO()
-    try:
-        call_command("sync_integrations", *args, stdout=out)
-        return 0, out.getvalue()
-    except SystemExit as exc:
-        return exc.code, out.getvalue()
+    return run_command("sync_integrations", *args)
 
 
 def test_it_syncs_and_summarises(connect_many, sandbox):

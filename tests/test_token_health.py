@@ -1,20 +1,14 @@
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from integrations import tokens
 from integrations.models import OAuthCredential
+from tests.helpers import run_command
 
 
 def run(*args):
-    out = StringIO()
-    try:
-        call_command("token_health", *args, stdout=out)
-        return 0, out.getvalue()
-    except SystemExit as exc:
-        return exc.code, out.getvalue()
+    return run_command("token_health", *args)
 
 
 def test_it_reports_valid_refreshed_and_failed(connect_many, sandbox, monkeypatch):

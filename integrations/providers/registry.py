@@ -55,6 +55,17 @@ def find(provider_id: str) -> Provider | None:
     return _build(provider_id, declared) if declared is not None else None
 
 
+def syncing_ids() -> list[str]:
+    """Providers whose data this product syncs (Google Business Profile and its look-alikes)."""
+    return [p.id for p in all_providers() if p.syncs]
+
+
+def name_of(provider_id: str) -> str:
+    """A provider's display name, or its id when it is no longer declared."""
+    provider = find(provider_id)
+    return provider.name if provider else provider_id
+
+
 def get(provider_id: str) -> Provider:
     provider = find(provider_id)
     if provider is None:

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--provider", action="append", default=[])
 
     def handle(self, *args, **opts):
-        syncing = {p.id for p in registry.all_providers() if p.syncs}
+        syncing = registry.syncing_ids()
         if unknown := [p for p in opts["provider"] if p not in syncing]:
             raise CommandError(f"not a syncing provider: {', '.join(unknown)}", returncode=2)
         rows = Integration.objects.filter(status=Integration.Status.ACTIVE,
