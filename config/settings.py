@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "integrations",
+    "gbp",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +112,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Cache and Celery ---------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -155,47 +155,24 @@ if not FERNET_KEYS and DEBUG:
     FERNET_KEYS = [SECRET_KEY]
     FERNET_KEYS_DERIVED_FROM_SECRET_KEY = True
 
-# --- Integrations -------------------------------------------------------------------------
-# The public base URL that OAuth redirect URIs are built from (never the request's Host).
+# --- Integrations and Google Business Profile ---------------------------------------------
+# Their defaults live in the apps (integrations/conf.py, gbp/conf.py). The demo reads any of
+# them from the environment, typed like its default; .env.example lists them.
+from gbp.conf import DEFAULTS as _GBP_DEFAULTS  # noqa: E402
+from integrations.conf import DEFAULTS as _INTEGRATIONS_DEFAULTS  # noqa: E402
+
+_CAST = {bool: env.bool, int: env.int, float: env.float, str: env.str, list: env.list,
+         dict: env.json}
+for _name, _default in {**_INTEGRATIONS_DEFAULTS, **_GBP_DEFAULTS}.items():
+    if _name in os.environ and _name != "FERNET_KEYS":
+        vars()[_name] = _CAST[type(_default)](_name)
+
+# Development conveniences, off unless DEBUG: redirect URIs on the dev server, and oauthlib
+# allowed to talk plain http to the sandbox on loopback (a deploy check refuses it).
 INTEGRATIONS_BASE_URL = env(
     "INTEGRATIONS_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
 ).rstrip("/")
-GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
-GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
-MICROSOFT_CLIENT_ID = env("MICROSOFT_CLIENT_ID", default="")
-MICROSOFT_CLIENT_SECRET = env("MICROSOFT_CLIENT_SECRET", default="")
-MICROSOFT_TENANT = env("MICROSOFT_TENANT", default="common")
-AMAZON_CLIENT_ID = env("AMAZON_CLIENT_ID", default="")
-AMAZON_CLIENT_SECRET = env("AMAZON_CLIENT_SECRET", default="")
-AMAZON_REGION = env("AMAZON_REGION", default="NA")
-# Per-provider overrides and generic providers declared from settings (see the README).
-INTEGRATION_PROVIDERS = env.json("INTEGRATION_PROVIDERS", default={})
-
-# oauthlib refuses http:// endpoints; allow them only where a setting says so (development and
-# tests, where the sandbox provider answers on loopback). Never in production.
 OAUTH_ALLOW_INSECURE_TRANSPORT = env.bool("OAUTH_ALLOW_INSECURE_TRANSPORT", default=DEBUG)
-if OAUTH_ALLOW_INSECURE_TRANSPORT:
-    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-INTEGRATIONS_HTTP_TIMEOUT = env.float("INTEGRATIONS_HTTP_TIMEOUT", default=10.0)
-INTEGRATIONS_REFRESH_BUFFER_SECONDS = env.int("INTEGRATIONS_REFRESH_BUFFER_SECONDS", default=300)
-INTEGRATIONS_REFRESH_ATTEMPTS = env.int("INTEGRATIONS_REFRESH_ATTEMPTS", default=3)
-INTEGRATIONS_RETRY_AFTER_CAP_SECONDS = env.float("INTEGRATIONS_RETRY_AFTER_CAP_SECONDS", default=10.0)
-INTEGRATIONS_BACKOFF_BASE_SECONDS = env.float("INTEGRATIONS_BACKOFF_BASE_SECONDS", default=0.5)
-INTEGRATIONS_REFRESH_COOLDOWN_SECONDS = env.int("INTEGRATIONS_REFRESH_COOLDOWN_SECONDS", default=60)
-INTEGRATIONS_REFRESH_LOCK_SECONDS = env.int("INTEGRATIONS_REFRESH_LOCK_SECONDS", default=45)
-INTEGRATIONS_REFRESH_WAIT_SECONDS = env.int("INTEGRATIONS_REFRESH_WAIT_SECONDS", default=50)
-INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS = env.int(
-    "INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS", default=3 * 24 * 3600
-)
-# A proactive run leaves alone a token refreshed this recently (another run, or just-in-time).
-INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS = env.int("INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS", default=300)
-INTEGRATIONS_DEFAULT_EXPIRES_IN = env.int("INTEGRATIONS_DEFAULT_EXPIRES_IN", default=3600)
-INTEGRATIONS_HEALTH_TOKEN = env("INTEGRATIONS_HEALTH_TOKEN", default="")
-GBP_BACKFILL_DAYS = env.int("GBP_BACKFILL_DAYS", default=90)
-GBP_REVISION_DAYS = env.int("GBP_REVISION_DAYS", default=5)
-# Page sizes of the list calls (Google's maxima by default).
-GBP_PAGE_SIZES = {"accounts": 20, "locations": 100, "reviews": 50}
-GBP_API_ATTEMPTS = env.int("GBP_API_ATTEMPTS", default=3)
 
 # --- Sandbox ------------------------------------------------------------------------------
 # A dev/test OAuth 2.0 provider with a Google Business Profile-shaped API, under /sandbox/.

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("integrations/", include("integrations.urls")),
+    path("integrations/gbp/", include("gbp.urls")),
 ]
 
 if settings.SANDBOX_ENABLED:

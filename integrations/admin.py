@@ -1,13 +1,11 @@
 """Admin for operators: filter errored integrations, read why, act; never see a token."""
 
 from django.contrib import admin, messages
-from django.db.models import Q
 from django.utils.html import format_html
 
-from . import tokens
+from . import consumers, tokens
 from .models import Integration, IntegrationEvent, OAuthCredential
-
-OPERATOR_CODES = tokens.OPERATOR_ERROR_CODES
+from .providers import registry
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):
@@ -19,20 +17,8 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(needs_attention_q())
+            return queryset.needs_attention()
         return queryset
-
-
-def needs_attention_q() -> Q:
-    """Re-auth required, a sync error, failing refreshes, or an operator-side credential error."""
-    return Q(status=Integration.Status.REAUTH_REQUIRED) | (
-        Q(status=Integration.Status.ACTIVE)
-        & (
-            Q(last_sync_status=Integration.SyncStatus.ERROR)
-            | Q(credential__refresh_failures__gt=0)
-            | Q(credential__last_error_code__in=OPERATOR_CODES)
-        )
-    )
 
 
 def credential_summary(cred: OAuthCredential | None) -> str:
@@ -61,6 +47,7 @@ class CredentialInline(admin.StackedInline):
         "refresh_failures",
         "failing_since",
         "retry_after",
+        "last_error_kind",
         "last_error_code",
         "last_error_message",
         "last_error_at",
@@ -145,16 +132,14 @@ class IntegrationAdmin(admin.ModelAdmin):
                 )
         self.message_user(request, f"Refreshed {ok}, failed {failed}.")
 
-    @admin.action(description="Sync now (Google Business Profile)")
+    @admin.action(description="Sync now (where a consumer app syncs the provider's data)")
     def sync_now(self, request, queryset):
-        from .providers import registry
-        from .tasks import sync_integration
-
         started = 0
-        syncing = registry.syncing_ids()
-        for integration in queryset.filter(status=Integration.Status.ACTIVE, provider__in=syncing):
-            sync_integration.delay(integration.pk)
-            started += 1
+        for integration in queryset.filter(status=Integration.Status.ACTIVE):
+            consumer = consumers.for_provider(registry.find(integration.provider))
+            if consumer and consumer.enqueue_sync:
+                consumer.enqueue_sync(integration.pk)
+                started += 1
         self.message_user(request, f"Sync started for {started} integration(s); "
                                    "the result shows in the last sync columns and the history.")
 

@@ -1,8 +1,16 @@
+import os
+
 from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
+    verbose_name = "Integrations"
+    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
+        from .conf import settings
+
+        if settings.OAUTH_ALLOW_INSECURE_TRANSPORT:
+            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"

@@ -1,4 +1,6 @@
 from django.conf import settings
+
+from .conf import settings as app_settings
 from django.core.checks import Error, Warning, register
 
 
@@ -12,7 +14,7 @@ def check_fernet_keys(app_configs, **kwargs):
                 id="integrations.W001",
             )
         ]
-    if not getattr(settings, "FERNET_KEYS", None):
+    if not app_settings.FERNET_KEYS:
         return [
             Error(
                 "FERNET_KEYS is empty: OAuth tokens cannot be encrypted.",
@@ -26,7 +28,7 @@ def check_fernet_keys(app_configs, **kwargs):
 
 @register(deploy=True)
 def check_base_url(app_configs, **kwargs):
-    base = getattr(settings, "INTEGRATIONS_BASE_URL", "")
+    base = app_settings.INTEGRATIONS_BASE_URL
     if not base.startswith("https://"):
         return [
             Error(
@@ -40,25 +42,12 @@ def check_base_url(app_configs, **kwargs):
 
 @register(deploy=True)
 def check_secure_transport(app_configs, **kwargs):
-    if getattr(settings, "OAUTH_ALLOW_INSECURE_TRANSPORT", False):
+    if app_settings.OAUTH_ALLOW_INSECURE_TRANSPORT:
         return [
             Error(
                 "OAUTH_ALLOW_INSECURE_TRANSPORT is on: OAuth over plain http is allowed.",
                 hint="Set OAUTH_ALLOW_INSECURE_TRANSPORT=false in production.",
                 id="integrations.E004",
-            )
-        ]
-    return []
-
-
-@register(deploy=True)
-def check_sandbox_off(app_configs, **kwargs):
-    if getattr(settings, "SANDBOX_ENABLED", False):
-        return [
-            Error(
-                "The sandbox provider is enabled.",
-                hint="Set SANDBOX_ENABLED=false in production.",
-                id="integrations.E003",
             )
         ]
     return []

@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
+from .errors import ErrorKind
 from .models import Integration
-from .tokens import OPERATOR_ERROR_CODES
 
 REAUTH_WORDS = {
     "invalid_grant": "{provider} says our access was revoked or has expired.",
@@ -17,20 +17,16 @@ REAUTH_WORDS = {
 }
 
 
-def status_words(integration: Integration) -> str:
-    return integration.get_status_display()
-
-
 def problem(integration: Integration, provider_name: str) -> str:
     """The last problem, in words a user understands, with what to do about it ('' if none)."""
     cred = getattr(integration, "credential", None)
-    code = cred.last_error_code if cred else ""
+    code, kind = (cred.last_error_code, cred.last_error_kind) if cred else ("", "")
     if integration.status == Integration.Status.REAUTH_REQUIRED:
         reason = REAUTH_WORDS.get(code, "This connection stopped working.")
         return reason.format(provider=provider_name) + " Reconnect to continue."
     if integration.status == Integration.Status.DISCONNECTED:
         return ""
-    if code in OPERATOR_ERROR_CODES:
+    if kind == ErrorKind.OPERATOR:
         return ("There is a configuration problem on our side with "
                 f"{provider_name}. Our team has been alerted; nothing for you to do.")
     if code:

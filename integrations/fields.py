@@ -10,10 +10,11 @@ the missing key is restored.
 import functools
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from fernet_fields import EncryptedTextField as _EncryptedTextField
 from fernet_fields import hkdf
+
+from .conf import settings
 
 
 class Undecryptable:
@@ -46,7 +47,7 @@ def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 
 def current_fernet() -> MultiFernet:
-    keys = tuple(getattr(settings, "FERNET_KEYS", None) or ())
+    keys = tuple(settings.FERNET_KEYS or ())
     if not keys:
         raise ImproperlyConfigured(
             "FERNET_KEYS is empty: set it to one or more long random strings, newest first."

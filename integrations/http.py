@@ -3,15 +3,22 @@
 Every call to a provider (token, revoke, userinfo, APIs) goes through `request`, so tests can
 mock here, the timeout is set in one place, and log lines carry method, host, path and status,
 never a query string, a body or an Authorization header.
+
+The plumbing every retry loop that talks to a provider shares lives here too: `backoff_delay`,
+`retry_after_seconds` and `wait`, the one place a provider call waits (tests record the waits).
 """
 
+import email.utils
 import logging
+import random
 import threading
 import time
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
+
+from .conf import settings
 
 log = logging.getLogger(__name__)
 _local = threading.local()
@@ -59,3 +66,35 @@ def request(method: str, url: str, *, timeout: float | None = None, **kwargs) ->
     log.debug("%s %s -> %s in %.0f ms", method, describe(url), response.status_code,
               (time.monotonic() - started) * 1000)
     return response
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def backoff_delay(attempt: int, retry_after: float | None) -> float:
+    """How long to wait before attempt+1: Retry-After if given, else exponential with jitter;
+    capped either way. Shared by every retry loop that talks to a provider."""
+    cap = settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
+    if retry_after is not None:
+        return min(retry_after, cap)
+    base = settings.INTEGRATIONS_BACKOFF_BASE_SECONDS
+    return min(cap, base * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
+def wait(seconds: float):
+    """Every wait between provider calls goes through here (tests record or skip the waits)."""
+    time.sleep(seconds)

@@ -1,10 +1,34 @@
+"""The data of the core: integrations, their credentials, their history, proactive runs.
+
+The queries several places run ("needs attention", "due", "cooling down") are queryset methods
+here, used alike by admin, health, commands and tasks.
+"""
+
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
+from .errors import ErrorKind
 from .fields import EncryptedTextField, is_undecryptable
+
+
+class IntegrationQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=Integration.Status.ACTIVE)
+
+    def needs_attention(self):
+        """Re-auth required, a sync error, failing refreshes, or an operator-side error."""
+        return self.filter(
+            Q(status=Integration.Status.REAUTH_REQUIRED)
+            | Q(status=Integration.Status.ACTIVE) & (
+                Q(last_sync_status=Integration.SyncStatus.ERROR)
+                | Q(credential__refresh_failures__gt=0)
+                | Q(credential__last_error_kind=ErrorKind.OPERATOR)
+            )
+        )
 
 
 class Integration(models.Model):
@@ -35,6 +59,8 @@ class Integration(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = IntegrationQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -46,6 +72,32 @@ class Integration(models.Model):
 
     def __str__(self):
         return f"{self.provider}: {self.display_name or self.external_id}"
+
+
+class CredentialQuerySet(models.QuerySet):
+    def of_active(self, providers=(), ids=()):
+        rows = self.filter(integration__status=Integration.Status.ACTIVE)
+        if providers:
+            rows = rows.filter(integration__provider__in=providers)
+        if ids:
+            rows = rows.filter(integration_id__in=ids)
+        return rows
+
+    def expiring(self, within: timedelta, now=None):
+        """Tokens expiring within `within` (or already expired); indexed on expires_at."""
+        return self.filter(expires_at__lte=(now or timezone.now()) + within)
+
+    def cooling_down(self, now=None):
+        """Credentials waiting out a cooldown after a failed refresh."""
+        return self.filter(retry_after__gt=now or timezone.now())
+
+    def not_cooling_down(self, now=None):
+        return self.filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now or timezone.now()))
+
+    def due(self, within: timedelta, now=None, providers=(), ids=()):
+        """What a proactive run refreshes: active, expiring within `within`, not cooling down."""
+        now = now or timezone.now()
+        return self.of_active(providers, ids).expiring(within, now).not_cooling_down(now)
 
 
 class OAuthCredential(models.Model):
@@ -63,6 +115,8 @@ class OAuthCredential(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     refresh_failures = models.PositiveIntegerField(default=0)
     failing_since = models.DateTimeField(null=True, blank=True)
+    # Who can fix the last failure (reauth / operator / transient), stored as it was classified.
+    last_error_kind = models.CharField(max_length=10, choices=ErrorKind.choices, blank=True)
     last_error_code = models.CharField(max_length=64, blank=True)
     last_error_message = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
@@ -73,6 +127,8 @@ class OAuthCredential(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CredentialQuerySet.as_manager()
 
     def __str__(self):
         return f"credential of integration {self.integration_id}"
@@ -90,6 +146,11 @@ class OAuthCredential(models.Model):
         return self.retry_after is not None and self.retry_after > timezone.now()
 
 
+class EventManager(models.Manager):
+    def record(self, integration_id, kind, outcome="ok", **fields):
+        return self.create(integration_id=integration_id, kind=kind, outcome=outcome, **fields)
+
+
 class IntegrationEvent(models.Model):
     """History: one row per refresh attempt, sync or state change. Admin shows it."""
 
@@ -102,6 +163,7 @@ class IntegrationEvent(models.Model):
         SYNC = "sync", "Sync"
 
     class Outcome(models.TextChoices):
+        # A failed refresh's outcome is its ErrorKind (same values).
         OK = "ok", "OK"
         REAUTH = "reauth", "Re-auth required"
         OPERATOR = "operator", "Operator action needed"
@@ -117,6 +179,8 @@ class IntegrationEvent(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(null=True, blank=True)
     rotated = models.BooleanField(null=True, blank=True)
+
+    objects = EventManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -136,7 +200,7 @@ class RefreshRun(models.Model):
 
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    mode = models.CharField(max_length=10, default="inline")  # inline | enqueue | dry-run
+    mode = models.CharField(max_length=10, default="inline")  # inline | enqueue
     due = models.PositiveIntegerField(default=0)
     refreshed = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
@@ -160,74 +224,3 @@ class RefreshRun(models.Model):
 
     def __str__(self):
         return f"refresh run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
-
-
-# --- Google Business Profile data ---------------------------------------------------------
-
-class GbpAccount(models.Model):
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="gbp_accounts")
-    name = models.CharField(max_length=100)  # "accounts/123"
-    account_name = models.CharField(max_length=255, blank=True)
-    type = models.CharField(max_length=30, blank=True)
-    role = models.CharField(max_length=30, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["integration", "name"], name="gbp_account_unique")]
-
-    def __str__(self):
-        return self.account_name or self.name
-
-
-class GbpLocation(models.Model):
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="gbp_locations")
-    account = models.ForeignKey(GbpAccount, on_delete=models.CASCADE, related_name="locations")
-    name = models.CharField(max_length=100)  # "locations/456"
-    title = models.CharField(max_length=255, blank=True)
-    store_code = models.CharField(max_length=100, blank=True)
-    address = models.CharField(max_length=500, blank=True)
-    website = models.URLField(max_length=500, blank=True)
-    phone = models.CharField(max_length=50, blank=True)
-    category = models.CharField(max_length=255, blank=True)
-    maps_uri = models.URLField(max_length=500, blank=True)
-    average_rating = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
-    total_review_count = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["integration", "name"], name="gbp_location_unique")]
-        ordering = ["title", "name"]
-
-    def __str__(self):
-        return self.title or self.name
-
-    @property
-    def location_id(self):
-        return self.name.split("/", 1)[1]
-
-
-class GbpDailyMetric(models.Model):
-    location = models.ForeignKey(GbpLocation, on_delete=models.CASCADE, related_name="metrics")
-    metric = models.CharField(max_length=60)
-    date = models.DateField()
-    value = models.BigIntegerField(default=0)
-
-    class Meta:
-        # Used by the sync's upsert and by the detail page's 30-day chart.
-        constraints = [models.UniqueConstraint(fields=["location", "metric", "date"],
-                                               name="gbp_metric_unique")]
-        indexes = [models.Index(fields=["location", "date"], name="gbp_metric_date_idx")]
-
-
-class GbpReview(models.Model):
-    location = models.ForeignKey(GbpLocation, on_delete=models.CASCADE, related_name="reviews")
-    review_id = models.CharField(max_length=255)
-    reviewer_name = models.CharField(max_length=255, blank=True)
-    star_rating = models.PositiveSmallIntegerField(default=0)  # 1..5, 0 when unspecified
-    comment = models.TextField(blank=True)
-    create_time = models.DateTimeField(null=True, blank=True)
-    update_time = models.DateTimeField(null=True, blank=True)
-    reply_comment = models.TextField(blank=True)
-    reply_update_time = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["location", "review_id"], name="gbp_review_unique")]
-        ordering = ["-create_time"]

@@ -2,12 +2,12 @@
 
 import logging
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from . import signals
+from .conf import settings
 from .models import Integration
 from .providers import registry
 

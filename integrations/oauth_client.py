@@ -9,47 +9,18 @@ Every failure becomes one typed error with a kind the token service acts on:
 Errors carry a code and a human message scrubbed of every secret sent in the request.
 """
 
-import email.utils
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from oauthlib.oauth2 import WebApplicationClient
 
 from . import http
+from .errors import (OPERATOR_CODES, REAUTH_CODES, TRANSIENT_CODES, OAuthError, OperatorError,
+                     ReauthError, TransientError)
 from .providers import Provider
 
-REAUTH_CODES = {"invalid_grant", "interaction_required", "consent_required", "login_required",
-                "invalid_scope"}
-OPERATOR_CODES = {"invalid_client", "unauthorized_client", "unsupported_grant_type",
-                  "invalid_request"}
-TRANSIENT_CODES = {"temporarily_unavailable", "server_error"}
 AADSTS = re.compile(r"AADSTS\d+")
-
-
-class OAuthError(Exception):
-    kind = "transient"
-
-    def __init__(self, code: str, message: str = "", *, status: int | None = None,
-                 retry_after: float | None = None):
-        self.code = code
-        self.message = message or code
-        self.status = status
-        self.retry_after = retry_after
-        super().__init__(f"{code}: {self.message}")
-
-
-class ReauthError(OAuthError):
-    kind = "reauth"
-
-
-class OperatorError(OAuthError):
-    kind = "operator"
-
-
-class TransientError(OAuthError):
-    kind = "transient"
 
 
 @dataclass(repr=False)
@@ -74,23 +45,6 @@ def scrub(text: str, secrets) -> str:
     return text
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as seconds: either a number or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
-
-
 def classify(error: str, description: str, status: int, retry_after=None) -> OAuthError:
     """An OAuth error response (RFC 6749 section 5.2) as a typed error."""
     message = description.strip().splitlines()[0][:300] if description.strip() else error
@@ -113,7 +67,7 @@ def parse_json(response):
 
 def error_from_response(response, secrets) -> OAuthError:
     body = parse_json(response)
-    retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    retry_after = http.retry_after_seconds(response.headers.get("Retry-After"))
     status = response.status_code
     if status == 429:
         return TransientError("rate_limited", "The provider asked us to slow down (429).",

@@ -1,42 +1,32 @@
-"""Proactive refresh: find what expires soon and refresh it, in-process or through Celery.
+"""Proactive refresh: find what expires soon and refresh it here, or hand it to workers.
 
-Shared by `manage.py refresh_tokens`, the beat task and `token_health`. Selection walks the
-indexed `expires_at` in primary-key chunks, so memory stays flat however many rows there are.
+Shared by `manage.py refresh_tokens` and the beat task. Selection walks the indexed
+`expires_at` in primary-key chunks, so memory stays flat however many rows there are. This module
+knows nothing of Celery: a caller that fans out passes the function that enqueues.
 """
 
 import logging
-import re
-import queue
 import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
-from django.conf import settings
-from kombu.exceptions import OperationalError
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from . import tokens
+from .conf import settings
+from .errors import ErrorKind
 from .models import Integration, OAuthCredential, RefreshRun
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
+FAILED = (ErrorKind.REAUTH, ErrorKind.OPERATOR, ErrorKind.TRANSIENT)
 
 
 class BrokerUnavailable(Exception):
     pass
-
-DURATION = re.compile(r"^(\d+)\s*([smhd])$")
-UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """'24h', '90m', '2d', '45s' as a timedelta; ValueError otherwise."""
-    match = DURATION.match(text.strip().lower())
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 24h, 90m, 2d)")
-    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
 
 
 @dataclass
@@ -68,7 +58,7 @@ class Summary:
     def add(self, result: Result):
         if result.outcome != "due":
             setattr(self, result.outcome, getattr(self, result.outcome) + 1)
-        if result.outcome in ("reauth", "operator", "transient"):
+        if result.outcome in FAILED:
             self.attention.append(result)
 
     def line(self) -> str:
@@ -84,25 +74,13 @@ class Summary:
         return data
 
 
-def _due(within: timedelta, now, providers=(), ids=()):
-    """Credentials of active integrations whose token expires within `within` (indexed)."""
-    rows = OAuthCredential.objects.filter(
-        integration__status=Integration.Status.ACTIVE, expires_at__lte=now + within)
-    if providers:
-        rows = rows.filter(integration__provider__in=providers)
-    if ids:
-        rows = rows.filter(integration_id__in=ids)
-    return rows
-
-
 def due_ids(within: timedelta, *, providers=(), ids=()):
     """Integration ids due and not cooling down, streamed in chunks of CHUNK."""
-    now = timezone.now()
-    rows = _due(within, now, providers, ids).filter(
-        Q(retry_after__isnull=True) | Q(retry_after__lte=now))
+    rows = OAuthCredential.objects.due(within, providers=providers, ids=ids)
     last = 0
     while True:
-        chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list("pk", "integration_id")[:CHUNK])
+        chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list(
+            "pk", "integration_id")[:CHUNK])
         if not chunk:
             return
         last = chunk[-1][0]
@@ -111,7 +89,15 @@ def due_ids(within: timedelta, *, providers=(), ids=()):
 
 def cooling_down(within: timedelta, *, providers=(), ids=()) -> int:
     now = timezone.now()
-    return _due(within, now, providers, ids).filter(retry_after__gt=now).count()
+    return OAuthCredential.objects.of_active(providers, ids).expiring(within, now).cooling_down(
+        now).count()
+
+
+def min_age_since(now=None):
+    """A token refreshed at or after this (by another copy of a run, or just-in-time on use) is
+    not refreshed again by a proactive run."""
+    seconds = settings.INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS
+    return (now or timezone.now()) - timedelta(seconds=seconds)
 
 
 def refresh_one(integration_id: int, within: timedelta, since) -> Result:
@@ -124,68 +110,73 @@ def refresh_one(integration_id: int, within: timedelta, since) -> Result:
         _, refreshed = tokens.refresh_if_due(integration, within=within, since=since)
         if not refreshed:
             result.outcome = "skipped"
-    except tokens.ReauthRequired as exc:
-        result.outcome, result.code, result.message = "reauth", exc.code, exc.message
-    except tokens.RefreshFailed as exc:
-        result.outcome, result.code, result.message = exc.kind, exc.code, exc.message
+    except tokens.TokenError as exc:
+        result.outcome, result.code, result.message = str(exc.kind), exc.code, exc.message
     return result
 
 
-def _pool(items, concurrency, work, take):
-    """Run `work(item)` on `concurrency` threads fed from a bounded queue (memory stays flat);
-    `take(result)` is called under a lock. Each thread closes its database connection at exit."""
-    jobs = queue.Queue(maxsize=concurrency * 4)
-    lock = threading.Lock()
-    errors = []
-
-    def worker():
+def in_threads(items, concurrency, work, take):
+    """`work(item)` on `concurrency` threads, at most a few items in flight per thread (memory
+    stays flat); `take(result)` in this thread. An exception from `work` (a bug, the database
+    gone) stops the run and is raised. Each thread's database connection is closed at the end."""
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
+        pending = set()
         try:
-            while (item := jobs.get()) is not None:
-                if errors:
-                    continue  # drain: something failed badly, stop working
-                try:
-                    result = work(item)
-                except BaseException as exc:  # a bug or a database outage: stop the run
-                    errors.append(exc)
-                    continue
-                with lock:
-                    take(result)
+            for item in items:
+                if len(pending) >= concurrency * 4:
+                    done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        take(future.result())
+                pending.add(pool.submit(work, item))
+            for future in wait_for_futures(pending).done:
+                take(future.result())
         finally:
-            connection.close()
+            for future in pending:
+                future.cancel()
+            _close_connections(pool, concurrency)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for item in items:
-        if errors:
-            break
-        jobs.put(item)
-    for _ in threads:
-        jobs.put(None)
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+
+def _close_connections(pool, threads):
+    """Run connection.close() once on each of the pool's threads: every job waits at a barrier
+    until all have started, so no thread can take two."""
+    barrier = threading.Barrier(threads)
+
+    def close():
+        connection.close()
+        barrier.wait(timeout=30)
+
+    wait_for_futures([pool.submit(close) for _ in range(threads)])
 
 
 def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False,
-        enqueue=False, on_result=None) -> Summary:
-    """Refresh everything due; `on_result(result)` is called for each integration."""
+        send=None, on_result=None) -> Summary:
+    """Refresh everything due (or, with `send`, hand each id to `send(integration_id)`);
+    `on_result(result)` is called for each integration."""
     started = timezone.now()
-    # A token refreshed this recently (by another copy of this run, or just now on use) is
-    # not refreshed again: two runs at once never refresh the same credential twice.
-    since = started - timedelta(seconds=settings.INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS)
+    since = min_age_since(started)
     summary = Summary(skipped=cooling_down(within, providers=providers, ids=ids))
-    record = RefreshRun.objects.create(
-        mode="dry-run" if dry_run else "enqueue" if enqueue else "inline") if not dry_run else None
+    record = None if dry_run else RefreshRun.objects.create(mode="enqueue" if send else "inline")
 
     def take(result):
         summary.add(result)
         if on_result:
             on_result(result)
 
+    def counted():
+        for integration_id in due_ids(within, providers=providers, ids=ids):
+            summary.due += 1
+            yield integration_id
+
     try:
-        _work(summary, within, since, providers, ids, concurrency, dry_run, enqueue, take)
+        if dry_run:
+            for integration_id in counted():
+                take(_describe(integration_id, "due"))
+        elif send:
+            for integration_id in counted():
+                send(integration_id)
+                take(_describe(integration_id, "enqueued"))
+        else:
+            in_threads(counted(), concurrency, lambda i: refresh_one(i, within, since), take)
     finally:  # the run's record is closed whatever happened, so monitors see how it ended
         summary.seconds = (timezone.now() - started).total_seconds()
         if record:
@@ -195,31 +186,6 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
                 transient=summary.transient, enqueued=summary.enqueued)
     log.info("refresh run: %s", summary.line())
     return summary
-
-
-def _work(summary, within, since, providers, ids, concurrency, dry_run, enqueue, take):
-    ids_iter = due_ids(within, providers=providers, ids=ids)
-    if not (dry_run or enqueue):
-        def counted():
-            for integration_id in ids_iter:
-                summary.due += 1
-                yield integration_id
-
-        _pool(counted(), concurrency, lambda i: refresh_one(i, within, since), take)
-        return
-    from .tasks import refresh_integration
-
-    for integration_id in ids_iter:
-        summary.due += 1
-        if dry_run:
-            take(_describe(integration_id, "due"))
-            continue
-        try:
-            refresh_integration.delay(integration_id, within.total_seconds())
-        except OperationalError as exc:  # the broker is down: nothing was changed
-            raise BrokerUnavailable(f"could not enqueue ({type(exc).__name__}): is the broker "
-                                    "(REDIS_URL) reachable?") from None
-        take(_describe(integration_id, "enqueued"))
 
 
 def _describe(integration_id, outcome) -> Result:

@@ -9,7 +9,5 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("connect/<str:provider_id>/", views.connect, name="connect"),
     path("callback/<str:provider_id>/", views.callback, name="callback"),
-    path("<int:integration_id>/", views.detail, name="detail"),
     path("<int:integration_id>/disconnect/", views.disconnect, name="disconnect"),
-    path("<int:integration_id>/sync/", views.sync, name="sync"),
 ]

@@ -1,11 +1,12 @@
-import logging
-from collections import defaultdict
-from datetime import timedelta
+"""The integrations page, the connect flow (connect, callback), disconnect and health.
 
-from django.conf import settings
+Function-based views; someone else's integration is a 404; every state change is a POST.
+"""
+
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,9 +14,9 @@ from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import display, oauth_client, oauth_state, tokens
-from .charts import line_chart
-from .models import GbpDailyMetric, GbpLocation, Integration
+from . import consumers, display, health as health_report, oauth_client, oauth_state, tokens
+from .conf import settings
+from .models import Integration
 from .providers import registry
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,12 @@ def index(request):
         integration.provider_name = provider.name if provider else integration.provider
         integration.problem = display.problem(integration, integration.provider_name)
         integration.health = display.token_health(integration)
-        integration.syncs = bool(provider and provider.syncs)
+        consumer = consumers.for_provider(provider)
+        integration.detail_url = consumer.detail_url(integration) if (
+            consumer and consumer.detail_url) else ""
+        integration.sync_url = consumer.sync_url(integration) if (
+            consumer and consumer.sync_url) else ""
+        integration.syncs = bool(integration.sync_url)
         integration.connectable = bool(provider and provider.configured)
     context = {
         "integrations": integrations,
@@ -155,11 +161,6 @@ def callback(request, provider_id):
             f"We could not read which {provider.name} account this is. Nothing was stored; "
             "please try again.", status=502)
 
-    if provider.syncs == "gbp":  # "owner@example.com · Acme Bakeries"
-        from .gbp import account_label
-
-        if label := account_label(provider, token.access_token):
-            identity["name"] = f"{identity['name']} · {label}"[:255]
     integration, created = tokens.store_grant(request.user, provider, identity, token, granted)
     wanted = flow.get("integration")
     if wanted and wanted != integration.pk:
@@ -181,83 +182,9 @@ def disconnect(request, integration_id):
     return redirect("integrations:index")
 
 
-CHART_SERIES = {
-    "Impressions": ["BUSINESS_IMPRESSIONS_DESKTOP_MAPS", "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
-                    "BUSINESS_IMPRESSIONS_MOBILE_MAPS", "BUSINESS_IMPRESSIONS_MOBILE_SEARCH"],
-    "Calls": ["CALL_CLICKS"],
-    "Website clicks": ["WEBSITE_CLICKS"],
-    "Directions": ["BUSINESS_DIRECTION_REQUESTS"],
-}
-
-
-def _location_panels(integration, days=30):
-    """Per location: a 30-day chart of the four headline numbers, totals, latest reviews."""
-    panels = []
-    locations = list(GbpLocation.objects.filter(integration=integration).select_related("account"))
-    metrics = GbpDailyMetric.objects.filter(location__in=locations)
-    end = metrics.aggregate(m=Max("date"))["m"]
-    if end is None:
-        return [{"location": loc, "charts": [], "totals": {}, "reviews": []} for loc in locations]
-    dates = [end - timedelta(days=days - 1 - i) for i in range(days)]
-    values = defaultdict(lambda: defaultdict(int))
-    for location_id, metric, day, value in metrics.filter(date__gte=dates[0]).values_list(
-            "location_id", "metric", "date", "value"):
-        values[location_id][(metric, day)] = value
-    for loc in locations:
-        series = {label: [sum(values[loc.pk][(m, d)] for m in names) for d in dates]
-                  for label, names in CHART_SERIES.items()}
-        # Impressions run in the hundreds, actions in the tens: one chart each, own scales.
-        actions = {k: v for k, v in series.items() if k != "Impressions"}
-        panels.append({
-            "location": loc,
-            "charts": [
-                line_chart(dates, {"Impressions": series["Impressions"]},
-                           title=f"{loc.title}: impressions, last {days} days"),
-                line_chart(dates, actions, title=f"{loc.title}: actions, last {days} days"),
-            ],
-            "totals": {label: sum(v) for label, v in series.items()},
-            "reviews": list(loc.reviews.all()[:5]),
-        })
-    return panels
-
-
-@login_required
-@require_GET
-def detail(request, integration_id):
-    integration = _integration_or_404(request, integration_id)
-    provider = registry.find(integration.provider)
-    name = provider.name if provider else integration.provider
-    context = {
-        "integration": integration,
-        "provider_name": name,
-        "syncs": bool(provider and provider.syncs),
-        "problem": display.problem(integration, name),
-        "panels": _location_panels(integration),
-        "events": integration.events.all()[:10],
-    }
-    return render(request, "integrations/detail.html", context)
-
-
-@login_required
-@require_POST
-def sync(request, integration_id):
-    from .tasks import sync_integration
-
-    integration = _integration_or_404(request, integration_id)
-    provider = registry.find(integration.provider)
-    if not (provider and provider.syncs) or integration.status != Integration.Status.ACTIVE:
-        messages.error(request, "This connection cannot be synced right now.")
-        return redirect("integrations:index")
-    sync_integration.delay(integration.pk)
-    messages.success(request, f"Sync started for {integration.display_name}.")
-    return redirect("integrations:detail", integration.pk)
-
-
 @require_GET
 def health(request):
     """For monitors: a staff session, or `Authorization: Bearer <INTEGRATIONS_HEALTH_TOKEN>`."""
-    from . import health as health_report
-
     expected = settings.INTEGRATIONS_HEALTH_TOKEN
     given = request.headers.get("Authorization", "")
     bearer_ok = bool(expected) and constant_time_compare(given, f"Bearer {expected}")

@@ -5,6 +5,8 @@ declares a Google Business Profile-like provider whose endpoints are this sandbo
 never imports the sandbox.
 """
 
+import os
+
 GBP_SCOPE = "https://www.googleapis.com/auth/business.manage"
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret-for-development-only"
@@ -28,10 +30,19 @@ def provider_declaration(base_url: str, client_id: str, client_secret: str) -> d
 
 
 def configure(s: dict) -> None:
-    env = s["env"]
+    """Add the sandbox to a settings module's namespace: `configure(vars())` at its end.
+
+    Reads SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET and SANDBOX_ACCESS_TOKEN_SECONDS from the
+    namespace first, then from the environment.
+    """
+    def setting(name, default):
+        return s.get(name) or os.environ.get(name) or default
+
     s["INSTALLED_APPS"] = [*s["INSTALLED_APPS"], "oauth2_provider", "sandbox"]
-    s["SANDBOX_CLIENT_ID"] = env("SANDBOX_CLIENT_ID", default=DEFAULT_CLIENT_ID)
-    s["SANDBOX_CLIENT_SECRET"] = env("SANDBOX_CLIENT_SECRET", default=DEFAULT_CLIENT_SECRET)
+    s["SANDBOX_ENABLED"] = True
+    s["SANDBOX_CLIENT_ID"] = setting("SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID)
+    s["SANDBOX_CLIENT_SECRET"] = setting("SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+    s["SANDBOX_ACCESS_TOKEN_SECONDS"] = int(setting("SANDBOX_ACCESS_TOKEN_SECONDS", 3600))
     # Configured like a strict real provider (see the README's Sandbox section).
     s["OAUTH2_PROVIDER"] = {
         "SCOPES": {
@@ -55,11 +66,11 @@ def configure(s: dict) -> None:
         "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
         "OAUTH2_BACKEND_CLASS": "oauth2_provider.oauth2_backends.OAuthLibCore",
     }
-    providers = dict(s["INTEGRATION_PROVIDERS"])
+    providers = dict(s.get("INTEGRATION_PROVIDERS") or {})
     providers.setdefault(
         "sandbox",
         provider_declaration(
-            s["INTEGRATIONS_BASE_URL"], s["SANDBOX_CLIENT_ID"], s["SANDBOX_CLIENT_SECRET"]
+            s.get("INTEGRATIONS_BASE_URL", ""), s["SANDBOX_CLIENT_ID"], s["SANDBOX_CLIENT_SECRET"]
         ),
     )
     s["INTEGRATION_PROVIDERS"] = providers

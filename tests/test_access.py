@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from integrations import tokens
+from integrations import http, tokens
 
 LOGIN = 302  # anonymous users are sent to the login page
 # url template, method, {role: status}; {id} is the owner's integration
@@ -19,13 +19,13 @@ TABLE = [
     ("/integrations/callback/sandbox/?state=forged&code=x", "get",
      {"anon": LOGIN, "other": 403, "owner": 403, "staff": 403}),
     ("/integrations/callback/sandbox/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
-    ("/integrations/{id}/", "get", {"anon": LOGIN, "other": 404, "owner": 200, "staff": 404}),
-    ("/integrations/{id}/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
-    ("/integrations/999999/", "get", {"anon": LOGIN, "other": 404, "owner": 404, "staff": 404}),
+    ("/integrations/gbp/{id}/", "get", {"anon": LOGIN, "other": 404, "owner": 200, "staff": 404}),
+    ("/integrations/gbp/{id}/", "post", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/gbp/999999/", "get", {"anon": LOGIN, "other": 404, "owner": 404, "staff": 404}),
     ("/integrations/{id}/disconnect/", "post", {"anon": LOGIN, "other": 404, "owner": 302, "staff": 404}),
     ("/integrations/{id}/disconnect/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
-    ("/integrations/{id}/sync/", "post", {"anon": LOGIN, "other": 404, "owner": 302, "staff": 404}),
-    ("/integrations/{id}/sync/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/integrations/gbp/{id}/sync/", "post", {"anon": LOGIN, "other": 404, "owner": 302, "staff": 404}),
+    ("/integrations/gbp/{id}/sync/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
     ("/integrations/health/", "get", {"anon": 403, "other": 403, "owner": 403, "staff": 200}),
     ("/integrations/health/", "post", {"anon": 405, "other": 405, "owner": 405, "staff": 405}),
     ("/admin/integrations/integration/", "get", {"anon": 302, "other": 302, "owner": 302, "staff": 200}),
@@ -42,7 +42,7 @@ CASES = [(url, method, role, status) for url, method, expected in TABLE
                          ids=[f"{m.upper()} {u} as {r}" for u, m, r, _ in CASES])
 def test_it_answers_each_role_as_expected(db, owner, other, staff, make_integration, monkeypatch,
                                           url, method, role, status):
-    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    monkeypatch.setattr(http, "wait", lambda s: None)
     integration = make_integration(owner, "sandbox")
     client = Client()
     user = {"other": other, "owner": owner, "staff": staff}.get(role)

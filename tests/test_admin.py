@@ -44,7 +44,8 @@ def test_it_filters_what_needs_attention(db, admin_client_, owner, make_integrat
     make_integration(owner, display_name="reauth@example.com", status="reauth_required")
     make_integration(owner, display_name="syncerr@example.com", last_sync_status="error")
     make_integration(owner, display_name="failing@example.com", refresh_failures=2)
-    make_integration(owner, display_name="operator@example.com", last_error_code="invalid_client")
+    make_integration(owner, display_name="operator@example.com", last_error_code="invalid_client",
+                     last_error_kind="operator")
     url = reverse("admin:integrations_integration_changelist") + "?attention=yes"
     html = admin_client_.get(url).content.decode()
     for name in ("reauth@", "syncerr@", "failing@", "operator@"):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from integrations.gbp import GbpSyncService
+from gbp.sync import GbpSyncService
 from tests.conftest import screenshot
 from tests.test_browser_connect import log_in
 
@@ -15,8 +15,8 @@ def test_it_draws_the_charts_in_a_browser(connected, sandbox, page, settings):
     settings.GBP_BACKFILL_DAYS = 35
     GbpSyncService().sync(connected)
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
-    page.goto(f"{sandbox.base_url}/integrations/{connected.pk}/")
-    page.wait_for_url(re.compile(rf"/integrations/{connected.pk}/$"))
+    page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/")
+    page.wait_for_url(re.compile(rf"/integrations/gbp/{connected.pk}/$"))
     chart = page.locator("svg.chart").first
     chart.scroll_into_view_if_needed()
     box = chart.bounding_box()

@@ -51,7 +51,7 @@ def test_it_refuses_to_run_without_fernet_keys_in_production(tmp_path):
 def test_it_flags_an_enabled_sandbox_in_a_deploy_check(tmp_path):
     r = manage(production_env(tmp_path, SANDBOX_ENABLED="true"), "check", "--deploy")
     assert r.returncode != 0
-    assert "integrations.E003" in r.stderr + r.stdout
+    assert "sandbox.E001" in r.stderr + r.stdout
 
 
 def test_it_mounts_no_sandbox_with_production_settings(tmp_path):

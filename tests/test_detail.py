@@ -1,6 +1,6 @@
 import pytest
 
-from integrations.gbp import GbpSyncService
+from gbp.sync import GbpSyncService
 from tests.helpers import page_text
 
 
@@ -11,7 +11,7 @@ def small_backfill(settings):
 
 def test_it_draws_a_chart_per_location_after_a_sync(connected, sandbox, client):
     GbpSyncService().sync(connected)
-    html = page_text(client.get(f"/integrations/{connected.pk}/"))
+    html = page_text(client.get(f"/integrations/gbp/{connected.pk}/"))
     assert html.count("<svg") == 9 * 2  # impressions, and actions on their own scale
     assert html.count('class="series"') == 9 * 4
     for label in ("Impressions", "Calls", "Website clicks", "Directions"):
@@ -22,12 +22,12 @@ def test_it_draws_a_chart_per_location_after_a_sync(connected, sandbox, client):
 
 
 def test_it_invites_a_first_sync(connected, client):
-    assert "press Sync now" in page_text(client.get(f"/integrations/{connected.pk}/"))
+    assert "press Sync now" in page_text(client.get(f"/integrations/gbp/{connected.pk}/"))
 
 
 def test_it_syncs_now_on_post(connected, sandbox, client):
-    r = client.post(f"/integrations/{connected.pk}/sync/")
-    assert r.status_code == 302 and r["Location"] == f"/integrations/{connected.pk}/"
+    r = client.post(f"/integrations/gbp/{connected.pk}/sync/")
+    assert r.status_code == 302 and r["Location"] == f"/integrations/gbp/{connected.pk}/"
     connected.refresh_from_db()
     assert connected.last_sync_status == "ok"  # eager on the embedded default
     assert "Sync started" in page_text(client.get(r["Location"]))
@@ -35,7 +35,7 @@ def test_it_syncs_now_on_post(connected, sandbox, client):
 
 def test_it_refuses_to_sync_a_disconnected_integration(connected, sandbox, client):
     client.post(f"/integrations/{connected.pk}/disconnect/")
-    r = client.post(f"/integrations/{connected.pk}/sync/")
+    r = client.post(f"/integrations/gbp/{connected.pk}/sync/")
     assert r.status_code == 302 and r["Location"] == "/integrations/"
     connected.refresh_from_db()
     assert connected.last_sync_status == "never"

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations import tokens
-from integrations.gbp import METRICS, GbpSyncService
-from integrations.models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview, IntegrationEvent
+from integrations import http, tokens
+from gbp.sync import METRICS, GbpSyncService
+from gbp.models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
+from integrations.models import IntegrationEvent
 from sandbox import data
 
 
@@ -15,7 +16,7 @@ from sandbox import data
 def small_pages(settings, monkeypatch):
     # Small pages, so the sandbox's data spans several pages of every list call.
     settings.GBP_PAGE_SIZES = {"accounts": 2, "locations": 3, "reviews": 10}
-    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    monkeypatch.setattr(http, "wait", lambda s: None)
 
 
 def expected(owner):
@@ -107,7 +108,7 @@ def test_it_tells_the_operator_what_to_do_on_403(connected, sandbox):
 
 def test_it_backs_off_on_429_and_completes(connected, sandbox, monkeypatch):
     waits = []
-    monkeypatch.setattr(tokens, "_sleep", waits.append)
+    monkeypatch.setattr(http, "wait", waits.append)
     sandbox.inject("metrics", "429", times=2, retry_after=1)
     result = GbpSyncService().sync(connected)
     assert result.ok and waits[:2] == [0.5, 0.5]  # Retry-After, capped by the test settings

@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from integrations import tokens
+from integrations.models import IntegrationEvent
 
 
 def test_it_refuses_anonymous_and_ordinary_users(db, client, owner):
@@ -29,7 +30,7 @@ def test_it_counts_without_personal_data(db, client, staff, owner, make_integrat
     make_integration(owner, "sandbox", expires_in=7200)
     b = make_integration(owner, "sandbox", expires_in=3 * 86400)
     tokens.mark_reauth_required(b, "invalid_grant", "revoked")
-    tokens.record_event(a.pk, "refresh", "transient", error_code="http_503")
+    IntegrationEvent.objects.record(a.pk, "refresh", "transient", error_code="http_503")
     call_command("refresh_tokens", "--dry-run")
     client.force_login(staff)
     r = client.get("/integrations/health/")
@@ -38,7 +39,7 @@ def test_it_counts_without_personal_data(db, client, staff, owner, make_integrat
     assert data["expiring_within_1h"] == 1 and data["expiring_within_24h"] == 2
     assert data["refresh_failures_24h"] == 1
     assert data["needs_attention"] == 1
-    assert data["last_proactive_run"] is None  # a dry run is not a run
+    assert data["last_proactive_run"] is None  # a dry run records no run
     text = r.content.decode()
     assert "private@example.com" not in text and "alice" not in text
     assert a.credential.access_token not in text

@@ -32,7 +32,8 @@ def test_it_offers_reconnect_in_plain_words(db, logged_in, owner, make_integrati
 
 
 def test_it_tells_users_an_operator_problem_is_not_theirs(db, logged_in, owner, make_integration):
-    make_integration(owner, "sandbox", last_error_code="invalid_client")
+    make_integration(owner, "sandbox", last_error_code="invalid_client",
+                     last_error_kind="operator")
     html = page_text(logged_in.get("/integrations/"))
     assert "nothing for you to do" in html and "Reconnect" not in html
 

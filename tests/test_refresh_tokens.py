@@ -10,14 +10,14 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from integrations import tokens
+from integrations import http, tokens
 from integrations.models import OAuthCredential, RefreshRun
 from tests.helpers import run_command
 
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(tokens, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(http, "wait", lambda seconds: None)
 
 
 def run(*args):

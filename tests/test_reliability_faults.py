@@ -13,7 +13,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.models import GbpDailyMetric, GbpLocation, Integration, OAuthCredential
+from integrations import http
+from gbp.models import GbpDailyMetric, GbpLocation
+from integrations.models import Integration, OAuthCredential
 from sandbox import data, ops
 from sandbox.faults import in_flight
 from tests.conftest import need
@@ -61,7 +63,7 @@ def test_it_survives_a_token_endpoint_that_hangs(sandbox, owner, settings, fast,
 
     from integrations import tokens
 
-    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    monkeypatch.setattr(http, "wait", lambda s: None)
     integrations = seed(owner, 6)
     sandbox.inject("token", "hang", times=None, latency_ms=3000)
     with pytest.raises(SystemExit) as failed:
@@ -120,7 +122,7 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_sync(connected, sandbox, o
     sandbox.inject("metrics", "latency", times=None, latency_ms=700)
     worker = Worker(worker_env, concurrency=1).start()
     try:
-        enqueue = ("from integrations.tasks import sync_integration; "
+        enqueue = ("from gbp.tasks import sync_integration; "
                    f"sync_integration.delay({connected.pk})")
         assert worker.command("shell", "-c", enqueue).returncode == 0
         assert wait_until(lambda: GbpDailyMetric.objects.exists(), timeout=60)

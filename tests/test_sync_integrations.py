@@ -3,14 +3,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from integrations import tokens
+from integrations import http, tokens
 from tests.helpers import run_command
 
 
 @pytest.fixture(autouse=True)
 def quick(settings, monkeypatch):
     settings.GBP_BACKFILL_DAYS = 7
-    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    monkeypatch.setattr(http, "wait", lambda s: None)
 
 
 def run(*args):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from integrations import tokens
+from integrations import http, tokens
 from integrations.models import OAuthCredential
 from tests.helpers import run_command
 
@@ -12,7 +12,7 @@ def run(*args):
 
 
 def test_it_reports_valid_refreshed_and_failed(connect_many, sandbox, monkeypatch):
-    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    monkeypatch.setattr(http, "wait", lambda s: None)
     fine, due, broken = connect_many(3)
     OAuthCredential.objects.filter(integration=fine).update(
         expires_at=OAuthCredential.objects.get(integration=fine).expires_at.replace(year=2099))

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from integrations import tokens
+from integrations import http, tokens
 from integrations.models import IntegrationEvent, OAuthCredential
 
 GOOGLE_INVALID_GRANT = {"error": "invalid_grant",
@@ -56,7 +56,7 @@ OPERATOR_BODIES = {
 @pytest.fixture
 def waits(monkeypatch):
     recorded = []
-    monkeypatch.setattr(tokens, "_sleep", recorded.append)
+    monkeypatch.setattr(http, "wait", recorded.append)
     return recorded
 
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from integrations import tokens
+from integrations import http, tokens
 from integrations.models import OAuthCredential
 
 
@@ -23,7 +23,7 @@ def secrets_of(integration, settings):
 
 def test_it_logs_no_secret_over_a_whole_cycle(connected, sandbox, settings, everything,
                                              monkeypatch):
-    monkeypatch.setattr(tokens, "_sleep", lambda s: None)
+    monkeypatch.setattr(http, "wait", lambda s: None)
     seen = set(secrets_of(connected, settings))
     messages = []
 

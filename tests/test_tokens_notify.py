@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.core import mail
 
@@ -53,9 +55,12 @@ def test_it_sends_connect_and_disconnect_signals(sandbox, client, owner):
     assert events == [("connected", True), ("disconnected", integration.pk)]
 
 
-def test_it_carries_no_token_in_errors(db, owner, make_integration):
-    integration = make_integration(owner, "sandbox", refresh_token=None, expires_in=0)
+def test_it_carries_no_token_in_errors(connected, sandbox):
+    # A provider that echoes the refresh token it was sent in its error description.
+    secret = connected.credential.refresh_token
+    body = {"error": "invalid_grant", "error_description": f"refresh token {secret} is revoked"}
+    sandbox.inject("token", "status", status=400, body=json.dumps(body))
     with pytest.raises(tokens.ReauthRequired) as failed:
-        tokens.ensure_fresh(integration)
-    text = str(failed.value) + repr(failed.value)
-    assert integration.credential.access_token not in text
+        tokens.ensure_fresh(connected, force=True)
+    text = str(failed.value) + repr(failed.value) + failed.value.message
+    assert "[redacted]" in failed.value.message and secret not in text

@@ -3,9 +3,8 @@
 Read at call time (settings may change in tests, and secrets are never cached per row).
 """
 
-from django.conf import settings
-
 from . import amazon, gmail, google_business_profile, microsoft
+from ..conf import settings
 from .base import FIELD_NAMES, Provider
 
 BUILTIN = {
@@ -39,7 +38,7 @@ def _build(provider_id: str, declared: dict) -> Provider:
 
 def declarations() -> dict[str, dict]:
     result = {pid: declare(settings) for pid, declare in BUILTIN.items()}
-    for pid, override in (getattr(settings, "INTEGRATION_PROVIDERS", None) or {}).items():
+    for pid, override in (settings.INTEGRATION_PROVIDERS or {}).items():
         base_id = override.get("extends", pid)
         base = result.get(base_id) or (BUILTIN[base_id](settings) if base_id in BUILTIN else {})
         result[pid] = {**base, **override}
@@ -53,11 +52,6 @@ def all_providers() -> list[Provider]:
 def find(provider_id: str) -> Provider | None:
     declared = declarations().get(provider_id)
     return _build(provider_id, declared) if declared is not None else None
-
-
-def syncing_ids() -> list[str]:
-    """Providers whose data this product syncs (Google Business Profile and its look-alikes)."""
-    return [p.id for p in all_providers() if p.syncs]
 
 
 def name_of(provider_id: str) -> str:

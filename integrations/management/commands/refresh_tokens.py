@@ -7,12 +7,25 @@ Exit status: 0 all good, 1 some integration failed (cron and monitors notice), 2
 """
 
 import json
+import re
 import sys
+from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations import proactive
+from integrations import proactive, tasks
 from integrations.providers import registry
+
+DURATION = re.compile(r"^(\d+)\s*([smhd])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'24h', '90m', '2d', '45s' as a timedelta; ValueError otherwise."""
+    match = DURATION.match(text.strip().lower())
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 24h, 90m, 2d)")
+    return timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
 
 
 class Command(BaseCommand):
@@ -31,7 +44,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         try:
-            within = proactive.parse_duration(opts["within"])
+            within = parse_duration(opts["within"])
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2)
         if opts["concurrency"] < 1:
@@ -55,7 +68,8 @@ class Command(BaseCommand):
         try:
             summary = proactive.run(
                 within, providers=opts["provider"], ids=opts["integration"],
-                concurrency=opts["concurrency"], dry_run=opts["dry_run"], enqueue=opts["enqueue"],
+                concurrency=opts["concurrency"], dry_run=opts["dry_run"],
+                send=tasks.sender(within) if opts["enqueue"] else None,
                 on_result=on_result,
             )
         except proactive.BrokerUnavailable as exc:

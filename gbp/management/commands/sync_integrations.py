@@ -10,9 +10,10 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.gbp import GbpSyncService
 from integrations.models import Integration
-from integrations.providers import registry
+
+from gbp.providers import provider_ids
+from gbp.sync import GbpSyncService
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--provider", action="append", default=[])
 
     def handle(self, *args, **opts):
-        syncing = registry.syncing_ids()
+        syncing = provider_ids()
         if unknown := [p for p in opts["provider"] if p not in syncing]:
             raise CommandError(f"not a syncing provider: {', '.join(unknown)}", returncode=2)
         rows = Integration.objects.filter(status=Integration.Status.ACTIVE,

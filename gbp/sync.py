@@ -3,10 +3,9 @@
     result = GbpSyncService().sync(integration)
 
 Before the sync the token is refreshed if it expires within 5 minutes; every API call goes
-through the token service's 401 helper (one forced refresh, one retry). google-api-python-client
-runs with its static discovery documents and an http object that sends through the one HTTP seam
-(integrations.http). Rows are upserted and compared first, so a second sync writes nothing. Rows
-that disappeared are deleted only after a complete, successful listing.
+through the client (gbp.client), which retries the call once after a forced refresh on a 401.
+Rows are upserted and compared first, so a second sync writes nothing. Rows that disappeared
+are deleted only after a complete, successful listing.
 """
 
 import logging
@@ -16,19 +15,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
-import httplib2
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from googleapiclient.discovery import build
-from googleapiclient.errors import HttpError
 
-from . import http, oauth_client, tokens
-from .models import (GbpAccount, GbpDailyMetric, GbpLocation, GbpReview, Integration,
-                     IntegrationEvent)
-from .providers import registry
+from integrations import tokens
+from integrations.models import Integration, IntegrationEvent
+from integrations.providers import registry
+
+from .client import GbpApi, SyncError
+from .conf import settings
+from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
+from .providers import is_gbp
 
 log = logging.getLogger(__name__)
 
@@ -42,35 +41,7 @@ METRICS = [
     "BUSINESS_DIRECTION_REQUESTS",
 ]
 READ_MASK = "name,title,storeCode,storefrontAddress,websiteUri,phoneNumbers,categories,metadata"
-GOOGLE_HOSTS = {
-    "accounts": "https://mybusinessaccountmanagement.googleapis.com/",
-    "locations": "https://mybusinessbusinessinformation.googleapis.com/",
-    "performance": "https://businessprofileperformance.googleapis.com/",
-    "reviews": "https://mybusiness.googleapis.com/",
-}
 STARS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
-ENABLE_APIS = (
-    "An operator must enable the My Business Account Management, Business Information and "
-    "Business Profile Performance APIs for the Google Cloud project, and request Business "
-    "Profile API access from Google (until granted, the quota is 0 requests per minute)."
-)
-
-
-class ApiError(Exception):
-    """A Google API answer other than 2xx (after our retries)."""
-
-    def __init__(self, status: int, message: str, retry_after: float | None = None):
-        self.status_code = status
-        self.retry_after = retry_after
-        super().__init__(f"{status}: {message}")
-        self.message = message
-
-
-class SyncError(Exception):
-    def __init__(self, code, message):
-        self.code = code
-        self.message = message
-        super().__init__(f"{code}: {message}")
 
 
 @dataclass
@@ -93,55 +64,14 @@ class SyncResult:
         return data
 
 
-class SeamHttp:
-    """An httplib2.Http look-alike for googleapiclient that sends through integrations.http
-    with the current bearer token (set by the caller before each request)."""
-
-    def __init__(self):
-        self.token = ""
-
-    def request(self, uri, method="GET", body=None, headers=None, redirections=5,
-                connection_type=None):
-        headers = dict(headers or {})
-        headers["Authorization"] = f"Bearer {self.token}"
-        response = http.request(method, uri, data=body, headers=headers)
-        info = httplib2.Response({"status": str(response.status_code), **response.headers})
-        info.reason = response.reason
-        return info, response.content
-
-
-def _error_message(content) -> str:
-    body = oauth_client.parse_json(type("R", (), {"content": content})())
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or body["error"].get("status") or "")[:500]
-    return ""
-
-
-def account_label(provider, access_token) -> str:
-    """The first Business Profile account's name, to label a new connection (best effort: a
-    project without API access yet answers 403, and the connection is still worth keeping)."""
-    base = provider.api_base_url or GOOGLE_HOSTS["accounts"]
-    try:
-        response = http.request("GET", f"{base}v1/accounts?pageSize=1",
-                                headers={"Authorization": f"Bearer {access_token}"})
-    except http.NetworkError:
-        return ""
-    body = oauth_client.parse_json(response) if response.status_code == 200 else None
-    accounts = body.get("accounts") if isinstance(body, dict) else None
-    if isinstance(accounts, list) and accounts and isinstance(accounts[0], dict):
-        return str(accounts[0].get("accountName") or "")[:120]
-    return ""
-
-
 class GbpSyncService:
     def __init__(self):
         self.page_sizes = settings.GBP_PAGE_SIZES
-        self.attempts = settings.GBP_API_ATTEMPTS
 
     # --- entry point ------------------------------------------------------------------------
     def sync(self, integration: Integration) -> SyncResult:
         provider = registry.find(integration.provider)
-        if provider is None or provider.syncs != "gbp":
+        if not is_gbp(provider):
             raise ValueError(f"provider {integration.provider!r} is not Google Business Profile")
         started = time.monotonic()
         result = SyncResult()
@@ -162,20 +92,9 @@ class GbpSyncService:
     # --- the work ---------------------------------------------------------------------------
     def _run(self, integration, provider, result):
         self.integration = integration
-        self.http = SeamHttp()
-        base = provider.api_base_url
+        self.api = api = GbpApi(integration, provider)
 
-        def service(name, version, host):
-            options = {"api_endpoint": base or GOOGLE_HOSTS[host]}
-            return build(name, version, http=self.http, static_discovery=True,
-                         cache_discovery=False, client_options=options)
-
-        accounts_api = service("mybusinessaccountmanagement", "v1", "accounts")
-        locations_api = service("mybusinessbusinessinformation", "v1", "locations")
-        performance_api = service("businessprofileperformance", "v1", "performance")
-        self.reviews_base = base or GOOGLE_HOSTS["reviews"]
-
-        accounts = self._list(lambda token: accounts_api.accounts().list(
+        accounts = api.list(lambda token: api.accounts.accounts().list(
             pageSize=self.page_sizes["accounts"], pageToken=token), "accounts")
         seen_accounts = []
         for item in accounts:
@@ -188,7 +107,7 @@ class GbpSyncService:
 
         end = timezone.now().date() - timedelta(days=1)
         for account in GbpAccount.objects.filter(integration=integration).order_by("pk"):
-            items = self._list(lambda token, a=account: locations_api.accounts().locations().list(
+            items = api.list(lambda token, a=account: api.locations.accounts().locations().list(
                 parent=a.name, readMask=READ_MASK, pageSize=self.page_sizes["locations"],
                 pageToken=token), "locations")
             seen = []
@@ -203,84 +122,13 @@ class GbpSyncService:
                 start = self._metrics_start(location, end)
                 result.start_date = min(filter(None, [result.start_date, start]))
                 result.end_date = end
-                result.metric_rows += self._sync_metrics(performance_api, location, start, end)
+                result.metric_rows += self._sync_metrics(location, start, end)
                 written, deleted = self._sync_reviews(account, location)
                 result.reviews += written
                 result.deleted += deleted
         result.message = (f"Synced {GbpLocation.objects.filter(integration=integration).count()} "
                           f"location(s): {result.locations} updated, {result.metric_rows} metric "
                           f"value(s) and {result.reviews} review(s) written.")
-
-    def _list(self, make_request, key):
-        """Every page of a list call; raises before returning anything if a page fails."""
-        return self._pages(make_request, key)[0]
-
-    def _pages(self, make_request, key):
-        """(every item over all pages, the last page's body: it carries list-wide totals)."""
-        items, page_token = [], None
-        while True:
-            body = self._call(lambda: make_request(page_token))
-            items += body.get(key, [])
-            page_token = body.get("nextPageToken")
-            if not page_token:
-                return items, body
-
-    # --- one API call: 401 helper, bounded retries for 429/5xx/network --------------------
-    def _call(self, make_request):
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return tokens.with_token(self.integration, lambda token: self._execute(
-                    make_request, token))
-            except ApiError as exc:
-                retryable = exc.status_code == 429 or exc.status_code >= 500
-                if not retryable or attempt == self.attempts:
-                    raise self._as_sync_error(exc) from None
-                delay = tokens.backoff_delay(attempt, exc.retry_after)
-            except http.NetworkError as exc:
-                if attempt == self.attempts:
-                    raise SyncError(exc.code, "Google's API did not answer; the next sync will "
-                                              "try again.") from None
-                delay = tokens.backoff_delay(attempt, None)
-            log.info("integration %s: GBP call retry %s in %.2fs", self.integration.pk, attempt,
-                     delay)
-            tokens._sleep(delay)  # one place to wait, so tests can record the waits
-        raise AssertionError("unreachable")
-
-    def _execute(self, make_request, token):
-        self.http.token = token
-        request = make_request()
-        if isinstance(request, str):  # a v4 URL: no discovery document ships for v4
-            response = http.request("GET", request, headers={"Authorization": f"Bearer {token}"})
-            status, content, headers = response.status_code, response.content, response.headers
-            if status == 200:
-                return oauth_client.parse_json(response) or {}
-        else:
-            try:
-                return request.execute(num_retries=0)
-            except HttpError as exc:
-                status, content, headers = exc.resp.status, exc.content, exc.resp
-        retry_after = oauth_client.retry_after_seconds(headers.get("retry-after")
-                                                       or headers.get("Retry-After"))
-        raise ApiError(int(status), _error_message(content), retry_after)
-
-    @staticmethod
-    def _as_sync_error(exc: ApiError) -> SyncError:
-        detail = f" Google said: {exc.message}" if exc.message else ""
-        if exc.status_code == 403:
-            return SyncError("permission_denied", f"Google refused access (403). {ENABLE_APIS}"
-                                                  f"{detail}")
-        if exc.status_code == 429:
-            return SyncError("rate_limited", "Google's quota for the Business Profile APIs was "
-                                             "exceeded; the next sync will try again.")
-        if exc.status_code >= 500:
-            return SyncError(f"http_{exc.status_code}", "Google's API was unavailable "
-                                                        f"({exc.status_code}); the next sync "
-                                                        "will try again.")
-        if exc.status_code == 401:
-            return SyncError("unauthorized", "Google rejected the access token even after a "
-                                             "refresh; reconnecting may be needed.")
-        return SyncError(f"http_{exc.status_code}", f"Google's API answered {exc.status_code}."
-                                                    f"{detail}")
 
     # --- upserts ------------------------------------------------------------------------------
     def _upsert_account(self, item):
@@ -311,8 +159,9 @@ class GbpSyncService:
         # Google revises recent days: fetch a few days before the last one we have.
         return min(end, last - timedelta(days=settings.GBP_REVISION_DAYS))
 
-    def _sync_metrics(self, api, location, start, end) -> int:
-        body = self._call(lambda: api.locations().fetchMultiDailyMetricsTimeSeries(
+    def _sync_metrics(self, location, start, end) -> int:
+        performance = self.api.performance
+        body = self.api.call(lambda: performance.locations().fetchMultiDailyMetricsTimeSeries(
             location=location.name, dailyMetrics=METRICS,
             dailyRange_startDate_year=start.year, dailyRange_startDate_month=start.month,
             dailyRange_startDate_day=start.day, dailyRange_endDate_year=end.year,
@@ -341,9 +190,9 @@ class GbpSyncService:
 
         def page(token):
             query = {"pageSize": self.page_sizes["reviews"], **({"pageToken": token} if token else {})}
-            return f"{self.reviews_base}{path}?{urlencode(query)}"
+            return f"{self.api.reviews_base}{path}?{urlencode(query)}"
 
-        items, summary = self._pages(page, "reviews")
+        items, summary = self.api.pages(page, "reviews")
         written = 0
         seen = []
         for item in items:
@@ -381,7 +230,7 @@ class GbpSyncService:
         with transaction.atomic():
             Integration.objects.filter(pk=integration.pk).update(
                 last_sync_status=status, last_sync_message=result.message, last_synced_at=now)
-            tokens.record_event(
+            IntegrationEvent.objects.record(
                 integration.pk, IntegrationEvent.Kind.SYNC,
                 IntegrationEvent.Outcome.OK if result.ok else IntegrationEvent.Outcome.ERROR,
                 error_code=result.error_code, message=result.message,

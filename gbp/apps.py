@@ -1,0 +1,30 @@
+from django.apps import AppConfig
+from django.urls import reverse
+
+
+class GbpConfig(AppConfig):
+    name = "gbp"
+    label = "gbp"
+    verbose_name = "Google Business Profile"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from integrations import consumers
+
+        from . import receivers  # noqa: F401  (connects the signal receivers)
+        from .providers import CONSUMER
+
+        def enqueue_sync(integration_id):
+            from .tasks import sync_integration
+
+            sync_integration.delay(integration_id)
+
+        consumers.register(consumers.Consumer(
+            name=CONSUMER,
+            detail_url=lambda integration: reverse("gbp:detail", args=[integration.pk]),
+            sync_url=lambda integration: reverse("gbp:sync", args=[integration.pk]),
+            enqueue_sync=enqueue_sync,
+            schedules=(consumers.Schedule(
+                "Google Business Profile sync (daily)", "gbp.tasks.sync_all",
+                crontab={"minute": "0", "hour": "3"}),),
+        ))

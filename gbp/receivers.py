@@ -1,0 +1,32 @@
+"""Signal receivers: the core tells us about connections; we never hook into its views."""
+
+import logging
+
+from django.dispatch import receiver
+
+from integrations import signals, tokens
+from integrations.models import Integration
+from integrations.providers import registry
+
+from .client import account_label
+from .providers import is_gbp
+
+log = logging.getLogger(__name__)
+
+
+@receiver(signals.integration_connected, dispatch_uid="gbp.label_connection")
+def label_connection(sender, integration, created, **kwargs):
+    """Name a new or renewed connection after its Business Profile account:
+    "owner@example.com · Acme Bakeries". Best effort: no label is no harm."""
+    provider = registry.find(integration.provider)
+    if not is_gbp(provider):
+        return
+    try:
+        label = tokens.with_token(integration, lambda token: account_label(provider, token))
+    except tokens.TokenError as exc:
+        log.info("integration %s: no Business Profile label (%s)", integration.pk, exc.code)
+        return
+    if not label or label in integration.display_name:
+        return
+    integration.display_name = f"{integration.display_name} · {label}"[:255]
+    Integration.objects.filter(pk=integration.pk).update(display_name=integration.display_name)

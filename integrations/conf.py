@@ -1,0 +1,76 @@
+"""The app's settings and their defaults.
+
+A host project sets only what it changes, under the flat names below, in its own settings
+module. Values are read from `django.conf.settings` on every access, so `override_settings` and
+pytest-django's `settings` fixture take effect at once; listeners of `changed` (the provider
+registry's cache) are told when a setting of ours changes.
+
+    from integrations.conf import settings
+    settings.INTEGRATIONS_HTTP_TIMEOUT
+"""
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+from django.dispatch import Signal, receiver
+
+DEFAULTS = {
+    # The public base URL redirect URIs are built from (never the request's Host header).
+    "INTEGRATIONS_BASE_URL": "",
+    # Seconds, every outbound call.
+    "INTEGRATIONS_HTTP_TIMEOUT": 10.0,
+    # Just-in-time window: a token expiring sooner than this is refreshed before use.
+    "INTEGRATIONS_REFRESH_BUFFER_SECONDS": 300,
+    "INTEGRATIONS_REFRESH_ATTEMPTS": 3,
+    "INTEGRATIONS_RETRY_AFTER_CAP_SECONDS": 10.0,
+    "INTEGRATIONS_BACKOFF_BASE_SECONDS": 0.5,
+    "INTEGRATIONS_REFRESH_COOLDOWN_SECONDS": 60,
+    "INTEGRATIONS_REFRESH_LOCK_SECONDS": 45,
+    "INTEGRATIONS_REFRESH_WAIT_SECONDS": 50,
+    "INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS": 3 * 24 * 3600,
+    "INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS": 300,
+    "INTEGRATIONS_DEFAULT_EXPIRES_IN": 3600,
+    "INTEGRATIONS_HEALTH_TOKEN": "",
+    # Provider credentials (empty: the provider is not offered) and declarations from settings.
+    "GOOGLE_CLIENT_ID": "",
+    "GOOGLE_CLIENT_SECRET": "",
+    "MICROSOFT_CLIENT_ID": "",
+    "MICROSOFT_CLIENT_SECRET": "",
+    "MICROSOFT_TENANT": "common",
+    "AMAZON_CLIENT_ID": "",
+    "AMAZON_CLIENT_SECRET": "",
+    "AMAZON_REGION": "NA",
+    "INTEGRATION_PROVIDERS": {},
+    # Encryption keys, newest first (required; see integrations.checks).
+    "FERNET_KEYS": [],
+    # oauthlib refuses http:// endpoints unless told otherwise: development and tests only (a
+    # provider on loopback, such as the sandbox); a deploy check refuses it.
+    "OAUTH_ALLOW_INSECURE_TRANSPORT": False,
+}
+
+# Sent with `name` when one of our settings changes (tests); caches listen to it.
+changed = Signal()
+
+
+class AppSettings:
+    """Attribute access to a host's settings with an app's defaults behind them."""
+
+    def __init__(self, defaults: dict):
+        self._defaults = defaults
+
+    def __getattr__(self, name):
+        try:
+            default = self._defaults[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        return getattr(django_settings, name, default)
+
+    def __contains__(self, name):
+        return name in self._defaults
+
+
+settings = AppSettings(DEFAULTS)
+
+
+@receiver(setting_changed)
+def _tell_listeners(sender, setting, **kwargs):
+    changed.send(sender=AppSettings, name=setting)

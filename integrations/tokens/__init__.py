@@ -1,0 +1,26 @@
+"""The token service: the only code that writes credentials.
+
+Consumers ask it for a fresh credential and never touch token fields:
+
+    cred = ensure_fresh(integration)                     # valid for at least 5 minutes
+    result = with_token(integration, lambda token: ...)  # one forced refresh + retry on a 401
+    xoauth2_string(integration)                          # IMAP/SMTP SASL XOAUTH2
+
+Guarantees (docs/architecture.md): just-in-time and single-flight refresh, nothing lost, every
+failure classified (re-auth / operator / transient), bounded effort, told once, secret.
+
+One job per module: `errors` (what callers catch), `api` (what consumers call), `refresh` (one
+refresh: load, attempts, persist or fail), `lease` (single flight), `states` (re-auth
+transitions), `grants` (connect and disconnect).
+"""
+
+from .api import default_buffer, ensure_fresh, refresh_if_due, with_token, xoauth2_string
+from .errors import ReauthRequired, RefreshFailed, TokenError
+from .grants import disconnect, store_grant
+from .states import flag_undecryptable, mark_reauth_required
+
+__all__ = [
+    "ReauthRequired", "RefreshFailed", "TokenError", "default_buffer", "disconnect",
+    "ensure_fresh", "flag_undecryptable", "mark_reauth_required", "refresh_if_due",
+    "store_grant", "with_token", "xoauth2_string",
+]

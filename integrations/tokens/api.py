@@ -1,0 +1,88 @@
+"""What consumers call: a fresh credential, a call with one retry on a 401, an XOAUTH2 string."""
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from ..conf import settings
+from ..models import OAuthCredential
+from ..providers import registry
+from .refresh import check_refreshable, load, refreshed_since, single_flight
+
+log = logging.getLogger("integrations.tokens")
+
+
+def default_buffer() -> timedelta:
+    return timedelta(seconds=settings.INTEGRATIONS_REFRESH_BUFFER_SECONDS)
+
+
+def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -> OAuthCredential:
+    """A credential whose access token is valid for at least `buffer` (refreshing if needed).
+
+    `force` refreshes even a fresh token (after a 401), unless another caller refreshed it after
+    this call began: then that token is returned without a second request to the provider.
+    """
+    buffer = default_buffer() if buffer is None else buffer
+    since = timezone.now() if force else None
+    cred = load(integration)
+    if not force and not cred.expires_within(buffer):
+        return cred
+    check_refreshable(integration, cred)
+    satisfied = (lambda c: refreshed_since(c, since)) if force else (
+        lambda c: not c.expires_within(buffer))
+    return single_flight(integration, cred, satisfied)[0]
+
+
+def refresh_if_due(integration, *, within: timedelta, since) -> tuple[OAuthCredential, bool]:
+    """Proactive refresh: refresh if the token expires within `within`, unless someone
+    refreshed it at or after `since` (another copy of the same run). Returns (credential,
+    whether this call refreshed it)."""
+    cred = load(integration)
+
+    def satisfied(c):
+        return refreshed_since(c, since) or not c.expires_within(within)
+
+    if satisfied(cred):
+        return cred, False
+    check_refreshable(integration, cred)
+    return single_flight(integration, cred, satisfied)
+
+
+def with_token(integration, call, *, buffer: timedelta | None = None):
+    """Run `call(access_token)`; on a 401, refresh once (forced) and run it once more.
+
+    A 401 is either a returned response with `status_code == 401` or a raised exception whose
+    `status_code` (or `resp.status`, as googleapiclient's HttpError has) is 401.
+    """
+    cred = ensure_fresh(integration, buffer=buffer)
+    try:
+        result = call(cred.access_token)
+    except Exception as exc:
+        if _status_of(exc) != 401:
+            raise
+    else:
+        if _status_of(result) != 401:
+            return result
+    log.info("integration %s: 401 from the API, refreshing once and retrying", integration.pk)
+    cred = ensure_fresh(integration, force=True)
+    return call(cred.access_token)
+
+
+def xoauth2_string(integration) -> str:
+    """SASL XOAUTH2 for IMAP/SMTP (Gmail, Microsoft 365): user=...^Aauth=Bearer ...^A^A."""
+    provider = registry.find(integration.provider)
+    if provider is None or not provider.mail:
+        raise ValueError(f"provider {integration.provider!r} does not do mail")
+    cred = ensure_fresh(integration)
+    return f"user={integration.display_name}\x01auth=Bearer {cred.access_token}\x01\x01"
+
+
+def _status_of(obj):
+    status = getattr(obj, "status_code", None)
+    if status is None and getattr(obj, "resp", None) is not None:
+        status = getattr(obj.resp, "status", None)
+    try:
+        return int(status) if status is not None else None
+    except (TypeError, ValueError):
+        return None

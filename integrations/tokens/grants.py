@@ -1,0 +1,96 @@
+"""Connect and disconnect: the only writers of credentials besides a refresh."""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import oauth_client, signals
+from ..models import Integration, IntegrationEvent, OAuthCredential
+from ..providers import registry
+from .refresh import expiry, healthy
+
+log = logging.getLogger("integrations.tokens")
+
+
+def store_grant(user, provider, identity: dict, token: oauth_client.TokenResponse,
+                scopes: list[str]):
+    """Create or update the integration for this account with a new grant. Returns (row, created).
+
+    One row per (user, provider, account): reconnecting updates it (back to active, counters and
+    errors cleared) and keeps its history and synced data.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        integration, created = Integration.objects.get_or_create(
+            user=user, provider=provider.id, external_id=identity["id"],
+            defaults={"display_name": identity["name"]},
+        )
+        integration.display_name = identity["name"]
+        integration.status = Integration.Status.ACTIVE
+        integration.save()
+        OAuthCredential.objects.update_or_create(
+            integration=integration,
+            defaults={
+                "access_token": token.access_token,
+                "refresh_token": token.refresh_token,
+                "token_type": token.token_type,
+                "expires_at": expiry(token, now),
+                "scopes": scopes,
+                **healthy(now),
+                "lease_owner": "",
+                "lease_until": None,
+            },
+        )
+        kind = IntegrationEvent.Kind.CONNECTED if created else IntegrationEvent.Kind.RECONNECTED
+        IntegrationEvent.objects.record(integration.pk, kind)
+        transaction.on_commit(lambda: signals.integration_connected.send(
+            sender=Integration, integration=integration, created=created))
+    log.info("integration %s (%s) %s", integration.pk, provider.id,
+             "connected" if created else "reconnected")
+    return integration, created
+
+
+def disconnect(integration) -> bool:
+    """Revoke at the provider (best effort), wipe the tokens locally whatever it said."""
+    cred = OAuthCredential.objects.filter(integration=integration).first()
+    provider = registry.find(integration.provider)
+    revoked = False
+    if cred and provider and provider.revoke_url and not cred.is_undecryptable and not (
+        _shares_grant(integration, provider)
+    ):
+        token, hint = (cred.refresh_token, "refresh_token") if cred.refresh_token else (
+            cred.access_token, "access_token")
+        if token:
+            revoked = oauth_client.revoke(provider, token, hint)
+    now = timezone.now()
+    with transaction.atomic():
+        OAuthCredential.objects.filter(integration=integration).update(
+            access_token=None, refresh_token=None, expires_at=None, lease_owner="",
+            lease_until=None, retry_after=None, updated_at=now,
+        )
+        Integration.objects.filter(pk=integration.pk).update(
+            status=Integration.Status.DISCONNECTED, updated_at=now)
+        IntegrationEvent.objects.record(
+            integration.pk, IntegrationEvent.Kind.DISCONNECTED,
+            message="revoked at the provider" if revoked else "tokens wiped locally")
+        transaction.on_commit(lambda: signals.integration_disconnected.send(
+            sender=Integration, integration=integration))
+    integration.status = Integration.Status.DISCONNECTED
+    log.info("integration %s (%s) disconnected, revoked=%s", integration.pk,
+             integration.provider, revoked)
+    return revoked
+
+
+def _shares_grant(integration, provider) -> bool:
+    """Google revokes the whole grant of a client for an account, not one token: revoking for
+    one integration would also cut off a sibling (Gmail and Business Profile on one account)."""
+    siblings = Integration.objects.filter(
+        user=integration.user_id, external_id=integration.external_id,
+        status=Integration.Status.ACTIVE,
+    ).exclude(pk=integration.pk).values_list("provider", flat=True)
+    for provider_id in siblings:
+        other = registry.find(provider_id)
+        if other and (other.token_url, other.client_id) == (provider.token_url, provider.client_id):
+            return True
+    return False

@@ -1,0 +1,224 @@
+"""One refresh: load, take the lease, ask the provider (bounded retries), persist or fail.
+
+Nothing lost: a rotated refresh token is stored in the same statement as the access token; an
+answer without a refresh token keeps the old one; a transient failure never erases a token.
+"""
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import http, oauth_client, signals
+from ..conf import settings
+from ..errors import ErrorKind, OAuthError, OperatorError, ReauthError, TransientError
+from ..models import Integration, IntegrationEvent, OAuthCredential
+from ..providers import registry
+from . import lease
+from .errors import ReauthRequired, RefreshFailed
+from .states import flag_undecryptable, mark_reauth_required
+
+log = logging.getLogger("integrations.tokens")
+
+
+def load(integration) -> OAuthCredential:
+    """The credential with its integration's current status, in one query."""
+    try:
+        cred = OAuthCredential.objects.annotate(integration_status=F("integration__status")).get(
+            integration_id=integration.pk)
+    except OAuthCredential.DoesNotExist:
+        raise ReauthRequired(integration.pk, "no_credential", "No credential is stored.") from None
+    integration.status = cred.integration_status
+    if integration.status != Integration.Status.ACTIVE:
+        raise ReauthRequired(integration.pk, cred.last_error_code or integration.status,
+                             cred.last_error_message or f"The integration is {integration.status}.")
+    if cred.is_undecryptable:
+        flag_undecryptable(integration)
+        raise ReauthRequired(integration.pk, "undecryptable", "The credential cannot be decrypted.")
+    return cred
+
+
+def check_refreshable(integration, cred):
+    """A credential cooling down after a failure is not tried again yet."""
+    if cred.in_cooldown():
+        raise RefreshFailed(
+            integration.pk, cred.last_error_code or "cooldown",
+            f"Waiting until {cred.retry_after:%H:%M:%S} before trying again "
+            f"(last error: {cred.last_error_message or cred.last_error_code}).",
+            kind=cred.last_error_kind or ErrorKind.TRANSIENT,
+            retry_after=(cred.retry_after - timezone.now()).total_seconds(),
+        )
+
+
+def refreshed_since(cred, since) -> bool:
+    return cred.last_refreshed_at is not None and cred.last_refreshed_at >= since
+
+
+def single_flight(integration, cred, satisfied) -> tuple[OAuthCredential, bool]:
+    """Refresh under the lease unless `satisfied(credential)` holds once we may; returns
+    (credential, whether this call refreshed)."""
+    owner = uuid.uuid4().hex
+    # Fast path: the lease is free and nobody wrote the credential since we read it (every
+    # writer sets updated_at), so what we read is current and needs no re-read.
+    fast = lease.acquire(cred, owner, unchanged=True)
+    if not fast:
+        cred, holding = lease.wait_for(integration, cred, owner, lambda: load(integration),
+                                       satisfied)
+        if not holding:
+            return cred, False  # another worker refreshed it meanwhile
+    released = False
+    lease.keeper.hold(cred.pk, owner)
+    try:
+        if not fast:
+            cred = load(integration)  # re-read under the lease, and re-check
+            if satisfied(cred):
+                return cred, False
+            check_refreshable(integration, cred)
+        cred, released = _refresh(integration, cred, owner)
+        return cred, released
+    finally:
+        lease.keeper.drop(cred.pk, owner)
+        if not released:
+            lease.release(cred.pk, owner)
+
+
+def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
+    """Refresh under the lease: (credential, whether the lease was released with the write)."""
+    provider = registry.find(integration.provider)
+    if provider is None or not provider.configured:
+        code = "unknown_provider" if provider is None else "provider_not_configured"
+        error = OperatorError(code, f"Provider {integration.provider!r} is not configured "
+                                    "(client id missing).")
+        _fail(integration, cred, error, attempts=0, elapsed=0.0)
+    if not cred.refresh_token:
+        error = ReauthError(
+            "no_refresh_token", "No refresh token is stored; reconnect to grant offline access.")
+        _fail(integration, cred, error, attempts=0, elapsed=0.0)
+
+    started = time.monotonic()
+    budget = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS - settings.INTEGRATIONS_HTTP_TIMEOUT
+    attempts = settings.INTEGRATIONS_REFRESH_ATTEMPTS
+    for attempt in range(1, attempts + 1):
+        try:
+            token = oauth_client.refresh(provider, cred.refresh_token)
+        except TransientError as exc:
+            delay = http.backoff_delay(attempt, exc.retry_after)
+            out_of_time = time.monotonic() - started + delay > budget
+            # A Retry-After longer than we may wait inside one call: stop now, cool down that long.
+            told_to_wait = (exc.retry_after or 0) > settings.INTEGRATIONS_RETRY_AFTER_CAP_SECONDS
+            if attempt == attempts or out_of_time or told_to_wait:
+                _fail(integration, cred, exc, attempt, time.monotonic() - started)
+            log.info("integration %s: transient %s on attempt %s, retrying in %.2fs",
+                     integration.pk, exc.code, attempt, delay)
+            http.wait(delay)
+        except OAuthError as exc:
+            if exc.kind == ErrorKind.REAUTH and _refreshed_elsewhere(cred):
+                return load(integration), False
+            _fail(integration, cred, exc, attempt, time.monotonic() - started)
+        else:
+            return _persist(integration, cred, token, owner, attempt,
+                            time.monotonic() - started), True
+    raise AssertionError("unreachable")
+
+
+def _refreshed_elsewhere(cred) -> bool:
+    """A rejected refresh token may just have been rotated by another holder (a lapsed lease)."""
+    current = OAuthCredential.objects.filter(pk=cred.pk).values_list(
+        "last_refreshed_at", flat=True).first()
+    return current is not None and cred.last_refreshed_at is not None and (
+        current > cred.last_refreshed_at)
+
+
+def healthy(now) -> dict:
+    """A credential that just got new tokens: renewed now, no failure, no error, no cooldown."""
+    return {"last_refreshed_at": now, "refresh_failures": 0, "failing_since": None,
+            "last_error_kind": "", "last_error_code": "", "last_error_message": "",
+            "last_error_at": None, "retry_after": None}
+
+
+def expiry(token, now):
+    seconds = token.expires_in if token.expires_in is not None else (
+        settings.INTEGRATIONS_DEFAULT_EXPIRES_IN)
+    return now + timedelta(seconds=max(0, seconds))
+
+
+def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredential:
+    """Access token, expiry and any rotated refresh token, in one transaction (which also
+    releases our lease, if we still hold it)."""
+    now = timezone.now()
+    rotated = bool(token.refresh_token) and token.refresh_token != cred.refresh_token
+    updates = {
+        "access_token": token.access_token,
+        "token_type": token.token_type,
+        "expires_at": expiry(token, now),
+        **healthy(now),
+        "updated_at": now,
+    }
+    if token.refresh_token:  # no refresh token in the answer: keep the one we have
+        updates["refresh_token"] = token.refresh_token
+    if token.scopes:
+        updates["scopes"] = token.scopes
+    with transaction.atomic():
+        # The write also releases our lease. If the lease lapsed meanwhile (it should not: the
+        # refresh is bounded to fit in it), the tokens are written all the same: a rotated
+        # refresh token must never be dropped.
+        row = OAuthCredential.objects.filter(pk=cred.pk)
+        if not row.filter(lease_owner=owner).update(**updates, lease_owner="", lease_until=None):
+            log.error("integration %s: refresh lease lapsed during the refresh", integration.pk)
+            row.update(**updates)
+        IntegrationEvent.objects.record(
+            integration.pk, IntegrationEvent.Kind.REFRESH, IntegrationEvent.Outcome.OK,
+            duration_ms=int(elapsed * 1000), attempts=attempts, rotated=rotated)
+        transaction.on_commit(lambda: signals.token_refreshed.send(
+            sender=Integration, integration=integration, rotated=rotated))
+    log.info("integration %s (%s): token refreshed in %.0f ms, rotated=%s", integration.pk,
+             integration.provider, elapsed * 1000, rotated)
+    for name, value in updates.items():
+        setattr(cred, name, value)
+    return cred
+
+
+def _fail(integration, cred, error: OAuthError, attempts, elapsed):
+    """Record a failed refresh and raise the error the caller acts on."""
+    now = timezone.now()
+    event = {"error_code": error.code[:64], "message": error.message,
+             "duration_ms": int(elapsed * 1000), "attempts": attempts}
+    if error.kind == ErrorKind.REAUTH:
+        IntegrationEvent.objects.record(integration.pk, IntegrationEvent.Kind.REFRESH,
+                                        ErrorKind.REAUTH, **event)
+        OAuthCredential.objects.filter(pk=cred.pk).update(
+            refresh_failures=cred.refresh_failures + 1, updated_at=now)
+        mark_reauth_required(integration, error.code, error.message)
+        raise ReauthRequired(integration.pk, error.code, error.message)
+
+    cooldown = settings.INTEGRATIONS_REFRESH_COOLDOWN_SECONDS
+    wait = max(cooldown, error.retry_after or 0)
+    failing_since = cred.failing_since or now
+    OAuthCredential.objects.filter(pk=cred.pk).update(
+        refresh_failures=cred.refresh_failures + 1, failing_since=failing_since,
+        last_error_kind=error.kind, last_error_code=error.code[:64],
+        last_error_message=error.message, last_error_at=now,
+        retry_after=now + timedelta(seconds=wait), updated_at=now,
+    )
+    IntegrationEvent.objects.record(integration.pk, IntegrationEvent.Kind.REFRESH, error.kind,
+                                    **event)
+    if error.kind == ErrorKind.OPERATOR:
+        log.error("integration %s (%s): the OAuth client needs an operator: %s: %s",
+                  integration.pk, integration.provider, error.code, error.message)
+    else:
+        log.warning("integration %s (%s): refresh failed after %s attempt(s): %s",
+                    integration.pk, integration.provider, attempts, error.code)
+        escalate_after = timedelta(seconds=settings.INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS)
+        if now - failing_since > escalate_after:
+            days = (now - failing_since).days
+            message = (f"Refreshing has failed for {days} day(s) (last error: {error.code}); "
+                       "reconnect the account.")
+            mark_reauth_required(integration, "refresh_failing", message,
+                                 clear_refresh_token=False)
+            raise ReauthRequired(integration.pk, "refresh_failing", message)
+    raise RefreshFailed(integration.pk, error.code, error.message, kind=error.kind,
+                        retry_after=wait)
