@@ -10,11 +10,12 @@ PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} \
            INTEGRATIONS_BASE_URL=$${INTEGRATIONS_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test setup migrate demo worker beat bench bench-refresh soak clean help
+.PHONY: run test test-all setup migrate demo worker beat bench bench-refresh soak clean help
 
 help:
 	@echo "make run    - set up and serve on http://$(HOST):$(PORT) (demo user: demo / demo)"
-	@echo "make test   - set up and run the test suite"
+	@echo "make test   - set up and run the everyday test suite (about 2 minutes)"
+	@echo "make test-all - also the load and packaging runs (what CI runs)"
 	@echo "make bench  - run the benchmarks (results in bench/results/)"
 	@echo "make worker / make beat - a Celery worker / beat (needs REDIS_URL)"
 
@@ -43,9 +44,15 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (log in as demo / demo)"
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# pytest exits 5 when it collects no tests: that is not a failure of the suite.
+# The everyday suite leaves out the slow runs (markers `load` and `packaging`); CI and
+# `make test-all` run them. pytest exits 5 when it collects no tests: not a failure.
+PYTEST_MARKERS ?= not load and not packaging
 test: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
+	@echo "Everyday suite (-m '$(PYTEST_MARKERS)'): the load and packaging runs are slow; make test-all or CI runs them."
+	$(BIN)/python -m pytest -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
+
+test-all:
+	$(MAKE) test PYTEST_MARKERS=""
 
 # Benchmarks write their figures to stdout and bench/results/ (not committed).
 bench: $(VENV)/.installed-dev
@@ -57,7 +64,7 @@ bench: $(VENV)/.installed-dev
 # A longer load run than CI's (see the README's Reliability section).
 soak: $(VENV)/.installed-dev
 	SOAK_SECONDS=$${SOAK_SECONDS:-300} SOAK_INTEGRATIONS=$${SOAK_INTEGRATIONS:-3000} \
-	  $(BIN)/python -m pytest tests/test_reliability_load.py -p no:cacheprovider -q -s
+	  $(BIN)/python -m pytest tests/integrations/test_reliability_load.py -m load -p no:cacheprovider -q -s
 
 worker: setup
 	$(BIN)/celery -A config worker --loglevel=INFO

@@ -1,5 +1,6 @@
 """Small helpers shared by the tests that drive the connect flow over real HTTP."""
 
+import re
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -46,3 +47,12 @@ def run_command(name, *args):
         return 0, out.getvalue()
     except SystemExit as exc:
         return exc.code, out.getvalue()
+
+
+def log_in(page, base, username, password):
+    """Log in through the demo's login page in a Playwright page."""
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/integrations/$"))

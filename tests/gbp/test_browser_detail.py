@@ -6,7 +6,7 @@ import pytest
 
 from gbp.sync import GbpSyncService
 from tests.conftest import screenshot
-from tests.test_browser_connect import log_in
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.browser
 

@@ -6,16 +6,9 @@ import pytest
 
 from integrations.models import Integration
 from tests.conftest import screenshot
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page, base, username, password):
-    page.goto(f"{base}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/integrations/$"))
 
 
 def test_it_connects_and_disconnects_in_a_browser(sandbox, page, owner):

@@ -12,12 +12,16 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from integrations.models import Integration, IntegrationEvent, OAuthCredential
 from sandbox import ops
 from sandbox.models import Call
 from tests.workers.processes import ROOT, product_env
+
+# About 90 s on 2 cores: outside the everyday suite (`make test`), in CI's PostgreSQL pass.
+pytestmark = pytest.mark.load
 
 SECONDS = int(os.environ.get("SOAK_SECONDS") or os.environ.get("LOAD_SECONDS", "20"))
 COUNT = int(os.environ.get("SOAK_INTEGRATIONS") or os.environ.get("LOAD_INTEGRATIONS", "2000"))
