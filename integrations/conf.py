@@ -29,6 +29,9 @@ DEFAULTS = {
     "INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS": 3 * 24 * 3600,
     "INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS": 300,
     "INTEGRATIONS_DEFAULT_EXPIRES_IN": 3600,
+    # Fan-out: integration ids per Celery message, and threads a worker refreshes one batch on.
+    "INTEGRATIONS_REFRESH_BATCH_SIZE": 500,
+    "INTEGRATIONS_REFRESH_BATCH_CONCURRENCY": 16,
     "INTEGRATIONS_HEALTH_TOKEN": "",
     # Provider credentials (empty: the provider is not offered) and declarations from settings.
     "GOOGLE_CLIENT_ID": "",

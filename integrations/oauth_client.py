@@ -94,15 +94,29 @@ def parse_scopes(value) -> list[str] | None:
     return None
 
 
+MAX_EXPIRES_IN = 365 * 24 * 3600
+
+
+def parse_expires_in(value) -> int | None:
+    """Seconds, clamped to 0..one year: a provider's `1e12` or `-5` must not break a run.
+    None (the provider did not say) when absent or not a finite number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return int(min(max(seconds, 0), MAX_EXPIRES_IN))
+
+
 def parse_token_response(response, secrets) -> TokenResponse:
     body = parse_json(response)
     ok = response.status_code == 200 and isinstance(body, dict)
     if not ok or not isinstance(body.get("access_token"), str) or not body["access_token"]:
         raise error_from_response(response, secrets)
-    try:
-        expires_in = int(body["expires_in"]) if body.get("expires_in") is not None else None
-    except (TypeError, ValueError):
-        expires_in = None
+    expires_in = parse_expires_in(body.get("expires_in"))
     refresh_token = body.get("refresh_token")
     known = {"access_token", "refresh_token", "expires_in", "scope", "token_type"}
     return TokenResponse(

@@ -1,18 +1,25 @@
 """Proactive refresh: find what expires soon and refresh it here, or hand it to workers.
 
-Shared by `manage.py refresh_tokens` and the beat task. Selection walks the indexed
-`expires_at` in primary-key chunks, so memory stays flat however many rows there are. This module
-knows nothing of Celery: a caller that fans out passes the function that enqueues.
+Shared by `manage.py refresh_tokens` and the beat task. One set of rules decides what is due,
+for the dry run and the real run alike: active, expiring within the window, not cooling down
+after a failure, and not refreshed in the last INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS (by
+another copy of a run, or just in time on use). What is left out is counted by reason.
+
+Selection streams integration ids in keyset chunks (memory stays flat at any size); counts come
+from SQL aggregates, never from a query per row. This module knows nothing of Celery: a caller
+that fans out passes the function that enqueues a batch of ids.
 """
 
 import logging
 import threading
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for_futures
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.db import connection
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from . import tokens
@@ -21,8 +28,15 @@ from .errors import ErrorKind
 from .models import Integration, OAuthCredential, RefreshRun
 
 log = logging.getLogger(__name__)
-CHUNK = 1000
+CHUNK = 2000
 FAILED = (ErrorKind.REAUTH, ErrorKind.OPERATOR, ErrorKind.TRANSIENT)
+# Why something expiring within the window is not refreshed, in words for the summary.
+SKIP_REASONS = {
+    "cooling_down": "cooling down after a failure",
+    "refreshed_recently": "refreshed in the last few minutes",
+    "refreshed_meanwhile": "refreshed by someone else meanwhile",
+    "gone": "no longer there",
+}
 
 
 class BrokerUnavailable(Exception):
@@ -34,7 +48,7 @@ class Result:
     integration_id: int
     provider: str
     account: str
-    outcome: str  # refreshed | skipped | reauth | operator | transient | enqueued | due
+    outcome: str  # refreshed | skipped | reauth | operator | transient | due
     code: str = ""
     message: str = ""
 
@@ -42,65 +56,131 @@ class Result:
 @dataclass
 class Summary:
     refreshed: int = 0
-    skipped: int = 0
     reauth: int = 0
     operator: int = 0
     transient: int = 0
     enqueued: int = 0
+    batches: int = 0
+    resume_after: int | None = None  # a fan-out stopped by its time budget resumes after this id
     due: int = 0
     seconds: float = 0.0
+    skipped_by_reason: Counter = field(default_factory=Counter)
+    due_by_provider: dict = field(default_factory=dict)
     attention: list = field(default_factory=list)
 
     @property
     def failed(self):
         return self.reauth + self.operator + self.transient
 
+    @property
+    def skipped(self):
+        return sum(self.skipped_by_reason.values())
+
     def add(self, result: Result):
-        if result.outcome != "due":
+        if result.outcome == "skipped":
+            self.skipped_by_reason[result.code or "refreshed_meanwhile"] += 1
+        elif result.outcome != "due":
             setattr(self, result.outcome, getattr(self, result.outcome) + 1)
         if result.outcome in FAILED:
             self.attention.append(result)
 
+    def skip_words(self) -> str:
+        parts = [f"{n} {SKIP_REASONS.get(reason, reason)}"
+                 for reason, n in sorted(self.skipped_by_reason.items()) if n]
+        return f" ({', '.join(parts)})" if parts else ""
+
     def line(self) -> str:
         return (f"refreshed {self.refreshed}, failed {self.failed} (reauth {self.reauth}, "
                 f"operator {self.operator}, transient {self.transient}), skipped {self.skipped}"
-                + (f", enqueued {self.enqueued}" if self.enqueued else "")
+                + self.skip_words()
+                + (f", enqueued {self.enqueued} in {self.batches} batch(es)" if self.batches
+                   else "")
                 + f" in {self.seconds:.1f} s")
+
+    def dry_line(self) -> str:
+        providers = ", ".join(f"{p} {n}" for p, n in sorted(self.due_by_provider.items()))
+        return (f"dry run: {self.due} due" + (f" ({providers})" if providers else "")
+                + f", skipped {self.skipped}{self.skip_words()}; nothing changed")
 
     def as_dict(self):
         data = asdict(self)
         data["failed"] = self.failed
+        data["skipped"] = self.skipped
+        data["skipped_by_reason"] = dict(self.skipped_by_reason)
         data["attention"] = [asdict(r) for r in self.attention]
         return data
 
 
-def due_ids(within: timedelta, *, providers=(), ids=()):
-    """Integration ids due and not cooling down, streamed in chunks of CHUNK."""
-    rows = OAuthCredential.objects.due(within, providers=providers, ids=ids)
-    last = 0
-    while True:
-        chunk = list(rows.filter(pk__gt=last).order_by("pk").values_list(
-            "pk", "integration_id")[:CHUNK])
-        if not chunk:
-            return
-        last = chunk[-1][0]
-        yield from (integration_id for _, integration_id in chunk)
-
-
-def cooling_down(within: timedelta, *, providers=(), ids=()) -> int:
-    now = timezone.now()
-    return OAuthCredential.objects.of_active(providers, ids).expiring(within, now).cooling_down(
-        now).count()
-
-
 def min_age_since(now=None):
-    """A token refreshed at or after this (by another copy of a run, or just-in-time on use) is
-    not refreshed again by a proactive run."""
+    """A token refreshed at or after this is not refreshed again by a proactive run."""
     seconds = settings.INTEGRATIONS_PROACTIVE_MIN_AGE_SECONDS
     return (now or timezone.now()) - timedelta(seconds=seconds)
 
 
+def _expiring(within, now, providers, ids):
+    return OAuthCredential.objects.of_active(providers, ids).expiring(within, now)
+
+
+def _not_recent(since):
+    return Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=since)
+
+
+def due(within: timedelta, now, since, *, providers=(), ids=()):
+    """The credentials a run refreshes (a queryset; see the module's rules)."""
+    return _expiring(within, now, providers, ids).not_cooling_down(now).filter(_not_recent(since))
+
+
+def skipped_counts(within: timedelta, now, since, *, providers=(), ids=()) -> Counter:
+    """What expires within the window but is left alone, by reason (two aggregate queries)."""
+    expiring = _expiring(within, now, providers, ids)
+    return Counter({
+        "cooling_down": expiring.cooling_down(now).count(),
+        "refreshed_recently": expiring.not_cooling_down(now).exclude(_not_recent(since)).count(),
+    })
+
+
+def due_by_provider(within, now, since, *, providers=(), ids=()) -> dict:
+    rows = due(within, now, since, providers=providers, ids=ids).values(
+        "integration__provider").annotate(n=Count("pk"))
+    return {row["integration__provider"]: row["n"] for row in rows}
+
+
+def due_ids(within: timedelta, now, since, *, providers=(), ids=(), after=0):
+    """Integration ids due, in ascending order after `after`, streamed in chunks."""
+    rows = due(within, now, since, providers=providers, ids=ids)
+    last = after
+    while True:
+        chunk = list(rows.filter(integration_id__gt=last).order_by("integration_id")
+                     .values_list("integration_id", flat=True)[:CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1]
+        yield from chunk
+
+
+def due_rows(within, now, since, *, providers=(), ids=()):
+    """(id, provider, account) of each due integration, for listings: one streamed query."""
+    rows = due(within, now, since, providers=providers, ids=ids).order_by("integration_id")
+    for pk, provider, name, external in rows.values_list(
+            "integration_id", "integration__provider", "integration__display_name",
+            "integration__external_id").iterator(chunk_size=CHUNK):
+        yield Result(pk, provider, name or external, "due")
+
+
+def batches(ids, size):
+    batch = []
+    for integration_id in ids:
+        batch.append(integration_id)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def refresh_one(integration_id: int, within: timedelta, since) -> Result:
+    """Refresh one integration if still due. Whatever goes wrong with it is recorded against it
+    and returned; only infrastructure failures (tokens.INFRASTRUCTURE) are raised."""
     integration = Integration.objects.filter(pk=integration_id).first()
     if integration is None:
         return Result(integration_id, "", "", "skipped", "gone")
@@ -109,16 +189,27 @@ def refresh_one(integration_id: int, within: timedelta, since) -> Result:
     try:
         _, refreshed = tokens.refresh_if_due(integration, within=within, since=since)
         if not refreshed:
-            result.outcome = "skipped"
+            result.outcome, result.code = "skipped", "refreshed_meanwhile"
     except tokens.TokenError as exc:
         result.outcome, result.code, result.message = str(exc.kind), exc.code, exc.message
+    except tokens.INFRASTRUCTURE:
+        raise
+    except Exception as exc:  # outside the refresh itself (loading it, say): still this one only
+        tokens.record_unexpected(integration, exc)
+        result.outcome, result.code = ErrorKind.TRANSIENT.value, "unexpected"
+        result.message = f"unexpected {type(exc).__name__}"
     return result
+
+
+def refresh_many(ids, within: timedelta, since, concurrency, take):
+    """Refresh each id on `concurrency` threads, `take(result)` for each."""
+    in_threads(ids, concurrency, lambda i: refresh_one(i, within, since), take)
 
 
 def in_threads(items, concurrency, work, take):
     """`work(item)` on `concurrency` threads, at most a few items in flight per thread (memory
-    stays flat); `take(result)` in this thread. An exception from `work` (a bug, the database
-    gone) stops the run and is raised. Each thread's database connection is closed at the end."""
+    stays flat); `take(result)` in this thread. An exception from `work` stops the run and is
+    raised. Each thread's database connection is closed at the end."""
     with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
         pending = set()
         try:
@@ -148,13 +239,18 @@ def _close_connections(pool, threads):
     wait_for_futures([pool.submit(close) for _ in range(threads)])
 
 
-def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False,
-        send=None, on_result=None) -> Summary:
-    """Refresh everything due (or, with `send`, hand each id to `send(integration_id)`);
-    `on_result(result)` is called for each integration."""
+def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False, listing=False,
+        send=None, batch_size=None, after=0, budget_seconds=None, on_result=None,
+        on_total=None) -> Summary:
+    """Refresh everything due, or with `send`, hand it out in batches: `send(list_of_ids)`.
+    `on_result(result)` is called per integration (refreshed or failed; with `listing`, each
+    due one in a dry run); `on_total(n)` first, with how many are due (one COUNT), for a
+    progress bar. A fan-out that runs past `budget_seconds` stops after a whole batch
+    and says where to resume (`summary.resume_after`), for a caller with a time limit."""
     started = timezone.now()
     since = min_age_since(started)
-    summary = Summary(skipped=cooling_down(within, providers=providers, ids=ids))
+    scope = {"providers": providers, "ids": ids}
+    summary = Summary(skipped_by_reason=skipped_counts(within, started, since, **scope))
     record = None if dry_run else RefreshRun.objects.create(mode="enqueue" if send else "inline")
 
     def take(result):
@@ -162,21 +258,34 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
         if on_result:
             on_result(result)
 
-    def counted():
-        for integration_id in due_ids(within, providers=providers, ids=ids):
+    def counted(ids_iter):
+        for integration_id in ids_iter:
             summary.due += 1
             yield integration_id
 
     try:
         if dry_run:
-            for integration_id in counted():
-                take(_describe(integration_id, "due"))
+            summary.due_by_provider = due_by_provider(within, started, since, **scope)
+            summary.due = sum(summary.due_by_provider.values())
+            if listing:
+                for result in due_rows(within, started, since, **scope):
+                    take(result)
         elif send:
-            for integration_id in counted():
-                send(integration_id)
-                take(_describe(integration_id, "enqueued"))
+            size = batch_size or settings.INTEGRATIONS_REFRESH_BATCH_SIZE
+            ids_iter = due_ids(within, started, since, after=after, **scope)
+            for batch in batches(counted(ids_iter), size):
+                send(batch)
+                summary.batches += 1
+                summary.enqueued += len(batch)
+                elapsed = (timezone.now() - started).total_seconds()
+                if budget_seconds is not None and elapsed > budget_seconds:
+                    summary.resume_after = batch[-1]
+                    break
         else:
-            in_threads(counted(), concurrency, lambda i: refresh_one(i, within, since), take)
+            if on_total:
+                on_total(due(within, started, since, **scope).count())
+            refresh_many(counted(due_ids(within, started, since, **scope)), within, since,
+                         concurrency, take)
     finally:  # the run's record is closed whatever happened, so monitors see how it ended
         summary.seconds = (timezone.now() - started).total_seconds()
         if record:
@@ -184,11 +293,5 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
                 finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
                 skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
                 transient=summary.transient, enqueued=summary.enqueued)
-    log.info("refresh run: %s", summary.line())
+    log.info("refresh run: %s", summary.dry_line() if dry_run else summary.line())
     return summary
-
-
-def _describe(integration_id, outcome) -> Result:
-    row = Integration.objects.filter(pk=integration_id).values_list(
-        "provider", "display_name", "external_id").first() or ("", "", "")
-    return Result(integration_id, row[0], row[1] or row[2], outcome)

@@ -17,10 +17,11 @@ transitions), `grants` (connect and disconnect).
 from .api import default_buffer, ensure_fresh, refresh_if_due, with_token, xoauth2_string
 from .errors import ReauthRequired, RefreshFailed, TokenError
 from .grants import disconnect, store_grant
+from .refresh import INFRASTRUCTURE, record_unexpected
 from .states import flag_undecryptable, mark_reauth_required
 
 __all__ = [
-    "ReauthRequired", "RefreshFailed", "TokenError", "default_buffer", "disconnect",
-    "ensure_fresh", "flag_undecryptable", "mark_reauth_required", "refresh_if_due",
-    "store_grant", "with_token", "xoauth2_string",
+    "INFRASTRUCTURE", "ReauthRequired", "RefreshFailed", "TokenError", "default_buffer",
+    "disconnect", "ensure_fresh", "flag_undecryptable", "mark_reauth_required",
+    "record_unexpected", "refresh_if_due", "store_grant", "with_token", "xoauth2_string",
 ]

@@ -6,10 +6,11 @@ answer without a refresh token keeps the old one; a transient failure never eras
 
 import logging
 import time
+import traceback
 import uuid
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -54,6 +55,25 @@ def check_refreshable(integration, cred):
         )
 
 
+# The database or its connection gone: a run stops on these instead of blaming a credential.
+INFRASTRUCTURE = (OperationalError, InterfaceError)
+UNEXPECTED = "An unexpected error stopped this refresh; it will be tried again after the cooldown."
+
+
+def record_unexpected(integration, exc: BaseException):
+    """Record an unforeseen exception against one integration as a transient failure (code
+    `unexpected`), with the traceback in the log but not the exception's text: it may quote
+    whatever the failing code held, tokens included."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("integration %s: unexpected %s while refreshing; traceback (message withheld):\n%s",
+              integration.pk, type(exc).__name__, frames)
+    cred = OAuthCredential.objects.filter(integration_id=integration.pk).only(
+        "pk", "refresh_failures", "failing_since").first()
+    if cred is not None:
+        error = TransientError("unexpected", f"{UNEXPECTED} ({type(exc).__name__})")
+        _record_failure(integration, cred, error, attempts=0, elapsed=0.0)
+
+
 def refreshed_since(cred, since) -> bool:
     return cred.last_refreshed_at is not None and cred.last_refreshed_at >= since
 
@@ -80,6 +100,11 @@ def single_flight(integration, cred, satisfied) -> tuple[OAuthCredential, bool]:
             check_refreshable(integration, cred)
         cred, released = _refresh(integration, cred, owner)
         return cred, released
+    except (ReauthRequired, RefreshFailed, *INFRASTRUCTURE):
+        raise
+    except Exception as exc:  # a bug or an answer nobody foresaw: this credential only
+        record_unexpected(integration, exc)
+        raise RefreshFailed(integration.pk, "unexpected", UNEXPECTED) from None
     finally:
         lease.keeper.drop(cred.pk, owner)
         if not released:
@@ -182,6 +207,24 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
     return cred
 
 
+def _record_failure(integration, cred, error: OAuthError, attempts, elapsed):
+    """Count a failure that keeps the tokens and status, and cool down. Returns (cooldown
+    seconds, failing since)."""
+    now = timezone.now()
+    wait = max(settings.INTEGRATIONS_REFRESH_COOLDOWN_SECONDS, error.retry_after or 0)
+    failing_since = cred.failing_since or now
+    OAuthCredential.objects.filter(pk=cred.pk).update(
+        refresh_failures=cred.refresh_failures + 1, failing_since=failing_since,
+        last_error_kind=error.kind, last_error_code=error.code[:64],
+        last_error_message=error.message, last_error_at=now,
+        retry_after=now + timedelta(seconds=wait), updated_at=now,
+    )
+    IntegrationEvent.objects.record(
+        integration.pk, IntegrationEvent.Kind.REFRESH, error.kind, error_code=error.code[:64],
+        message=error.message, duration_ms=int(elapsed * 1000), attempts=attempts)
+    return wait, failing_since
+
+
 def _fail(integration, cred, error: OAuthError, attempts, elapsed):
     """Record a failed refresh and raise the error the caller acts on."""
     now = timezone.now()
@@ -195,17 +238,7 @@ def _fail(integration, cred, error: OAuthError, attempts, elapsed):
         mark_reauth_required(integration, error.code, error.message)
         raise ReauthRequired(integration.pk, error.code, error.message)
 
-    cooldown = settings.INTEGRATIONS_REFRESH_COOLDOWN_SECONDS
-    wait = max(cooldown, error.retry_after or 0)
-    failing_since = cred.failing_since or now
-    OAuthCredential.objects.filter(pk=cred.pk).update(
-        refresh_failures=cred.refresh_failures + 1, failing_since=failing_since,
-        last_error_kind=error.kind, last_error_code=error.code[:64],
-        last_error_message=error.message, last_error_at=now,
-        retry_after=now + timedelta(seconds=wait), updated_at=now,
-    )
-    IntegrationEvent.objects.record(integration.pk, IntegrationEvent.Kind.REFRESH, error.kind,
-                                    **event)
+    wait, failing_since = _record_failure(integration, cred, error, attempts, elapsed)
     if error.kind == ErrorKind.OPERATOR:
         log.error("integration %s (%s): the OAuth client needs an operator: %s: %s",
                   integration.pk, integration.provider, error.code, error.message)

@@ -72,7 +72,9 @@ def test_it_dry_runs_without_changing_anything(connect_many, sandbox):
     integrations = connect_many(2)
     before = {c.pk: c.access_token for c in OAuthCredential.objects.all()}
     code, out = run("--dry-run")
-    assert code == 0 and "dry run: 2 due" in out
+    assert code == 0 and "dry run: 2 due (sandbox 2)" in out
+    assert f"integration {integrations[0].pk}" not in out  # counts only, unless asked
+    code, out = run("--dry-run", "--list")
     assert f"integration {integrations[0].pk} sandbox" in out
     assert sandbox.token_requests("refresh_token") == 0
     assert {c.pk: c.access_token for c in OAuthCredential.objects.all()} == before
@@ -132,3 +134,42 @@ def test_it_enqueues_one_task_per_integration(connect_many, sandbox):
     code, out = run("--enqueue")
     assert code == 0 and "enqueued 3" in out
     assert sandbox.token_requests("refresh_token") == 3
+
+
+def test_it_enqueues_one_message_per_batch_with_no_query_per_row(
+        connect_many, sandbox, settings, monkeypatch, django_assert_max_num_queries):
+    from integrations import tasks
+
+    integrations = connect_many(5)
+    settings.INTEGRATIONS_REFRESH_BATCH_SIZE = 2
+    sent = []
+    monkeypatch.setattr(tasks.refresh_batch, "delay", lambda ids, within: sent.append(ids))
+    with django_assert_max_num_queries(8):  # the same for 5 or 500,000 due
+        code, out = run("--enqueue")
+    assert code == 0 and "enqueued 5 in 3 batch(es)" in out
+    assert sent == [[i.pk for i in integrations[:2]], [i.pk for i in integrations[2:4]],
+                    [integrations[4].pk]]
+    assert sandbox.token_requests("refresh_token") == 0  # the workers refresh, not the command
+
+
+def test_it_refreshes_a_batch_in_a_worker(connect_many, sandbox):
+    from integrations import tasks
+
+    integrations = connect_many(3)
+    outcomes = tasks.refresh_batch([i.pk for i in integrations], 24 * 3600)
+    assert outcomes == {"refreshed": 3}
+    assert sandbox.token_requests("refresh_token") == 3
+
+
+def test_it_says_why_it_skips_the_same_way_in_a_dry_run(connect_many, sandbox):
+    cooling, recent, due = connect_many(3)
+    now = timezone.now()
+    OAuthCredential.objects.filter(integration=cooling).update(
+        retry_after=now + timedelta(minutes=5), refresh_failures=1)
+    OAuthCredential.objects.filter(integration=recent).update(last_refreshed_at=now)
+    code, dry = run("--dry-run")
+    assert "dry run: 1 due (sandbox 1), skipped 2 (1 cooling down after a failure, " \
+           "1 refreshed in the last few minutes)" in dry
+    code, real = run()
+    assert "refreshed 1, failed 0 (reauth 0, operator 0, transient 0), skipped 2 (1 cooling " \
+           "down after a failure, 1 refreshed in the last few minutes)" in real
