@@ -32,7 +32,10 @@ DEFAULTS = {
     # Fan-out: integration ids per Celery message, and threads a worker refreshes one batch on.
     "INTEGRATIONS_REFRESH_BATCH_SIZE": 500,
     "INTEGRATIONS_REFRESH_BATCH_CONCURRENCY": 16,
+    # Bearer token for the health and metrics endpoints (empty: staff sessions only).
     "INTEGRATIONS_HEALTH_TOKEN": "",
+    # The cache alias holding the shared refresh counters of the metrics endpoint.
+    "INTEGRATIONS_METRICS_CACHE": "default",
     # Provider credentials (empty: the provider is not offered) and declarations from settings.
     "GOOGLE_CLIENT_ID": "",
     "GOOGLE_CLIENT_SECRET": "",

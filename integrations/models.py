@@ -30,6 +30,19 @@ class IntegrationQuerySet(models.QuerySet):
             )
         )
 
+    def needs_attention_count(self) -> int:
+        """How many need attention, as a union of small indexed sets (a count over the OR
+        above would read every row of a million)."""
+        active = self.filter(status=Integration.Status.ACTIVE)
+        parts = [
+            self.filter(status=Integration.Status.REAUTH_REQUIRED),
+            active.filter(last_sync_status=Integration.SyncStatus.ERROR),
+            active.filter(credential__refresh_failures__gt=0),
+            active.filter(credential__last_error_kind=ErrorKind.OPERATOR),
+        ]
+        first, *rest = [part.values("pk") for part in parts]
+        return first.union(*rest).count()
+
 
 class Integration(models.Model):
     """One connected third-party account of one user (one row per user, provider, account)."""
@@ -67,8 +80,13 @@ class Integration(models.Model):
                 fields=["user", "provider", "external_id"], name="integration_unique_account"
             )
         ]
-        # Used by the admin's status filter and the health endpoint's counts.
-        indexes = [models.Index(fields=["status", "provider"], name="integration_status_idx")]
+        indexes = [
+            # Used by the admin's status filter and the health endpoint's counts.
+            models.Index(fields=["status", "provider"], name="integration_status_idx"),
+            # Used by the "needs attention" count (health, metrics): the few sync errors.
+            models.Index(fields=["id"], condition=Q(last_sync_status="error"),
+                         name="integration_sync_error_idx"),
+        ]
 
     def __str__(self):
         return f"{self.provider}: {self.display_name or self.external_id}"
@@ -129,6 +147,18 @@ class OAuthCredential(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CredentialQuerySet.as_manager()
+
+    class Meta:
+        # Small partial indexes over the few failing rows: the cooldown counts (refresh_tokens,
+        # token_health, health, metrics) and the "needs attention" count (admin, health).
+        indexes = [
+            models.Index(fields=["retry_after"], condition=Q(retry_after__isnull=False),
+                         name="credential_cooldown_idx"),
+            models.Index(fields=["integration"], condition=Q(refresh_failures__gt=0),
+                         name="credential_failing_idx"),
+            models.Index(fields=["integration"], condition=Q(last_error_kind=ErrorKind.OPERATOR),
+                         name="credential_operator_idx"),
+        ]
 
     def __str__(self):
         return f"credential of integration {self.integration_id}"

@@ -7,6 +7,7 @@ app_name = "integrations"
 urlpatterns = [
     path("", views.index, name="index"),
     path("health/", views.health, name="health"),
+    path("metrics/", views.metrics, name="metrics"),
     path("connect/<str:provider_id>/", views.connect, name="connect"),
     path("callback/<str:provider_id>/", views.callback, name="callback"),
     path("<int:integration_id>/disconnect/", views.disconnect, name="disconnect"),

@@ -7,14 +7,15 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import consumers, display, health as health_report, oauth_client, oauth_state, tokens
+from . import consumers, display, health as health_report, metrics as fleet_metrics
+from . import oauth_client, oauth_state, tokens
 from .conf import settings
 from .models import Integration
 from .providers import registry
@@ -182,12 +183,26 @@ def disconnect(request, integration_id):
     return redirect("integrations:index")
 
 
-@require_GET
-def health(request):
-    """For monitors: a staff session, or `Authorization: Bearer <INTEGRATIONS_HEALTH_TOKEN>`."""
+def _monitor_allowed(request) -> bool:
+    """A staff session, or `Authorization: Bearer <INTEGRATIONS_HEALTH_TOKEN>`."""
     expected = settings.INTEGRATIONS_HEALTH_TOKEN
     given = request.headers.get("Authorization", "")
     bearer_ok = bool(expected) and constant_time_compare(given, f"Bearer {expected}")
-    if not (bearer_ok or (request.user.is_authenticated and request.user.is_staff)):
+    return bearer_ok or (request.user.is_authenticated and request.user.is_staff)
+
+
+@require_GET
+def health(request):
+    """For monitors: counts and times as JSON."""
+    if not _monitor_allowed(request):
         return JsonResponse({"error": "forbidden"}, status=403)
     return JsonResponse(health_report.report())
+
+
+@require_GET
+def metrics(request):
+    """Prometheus exposition (text format 0.0.4), behind the same rules as health."""
+    if not _monitor_allowed(request):
+        return HttpResponse("forbidden\n", status=403, content_type="text/plain")
+    return HttpResponse(fleet_metrics.exposition(),
+                        content_type="text/plain; version=0.0.4; charset=utf-8")

@@ -14,7 +14,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import http, oauth_client, signals
+from .. import http, metrics, oauth_client, signals
 from ..conf import settings
 from ..errors import ErrorKind, OAuthError, OperatorError, ReauthError, TransientError
 from ..models import Integration, IntegrationEvent, OAuthCredential
@@ -200,6 +200,7 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
             duration_ms=int(elapsed * 1000), attempts=attempts, rotated=rotated)
         transaction.on_commit(lambda: signals.token_refreshed.send(
             sender=Integration, integration=integration, rotated=rotated))
+    metrics.record_refresh(integration.provider, "ok", elapsed)
     log.info("integration %s (%s): token refreshed in %.0f ms, rotated=%s", integration.pk,
              integration.provider, elapsed * 1000, rotated)
     for name, value in updates.items():
@@ -222,6 +223,7 @@ def _record_failure(integration, cred, error: OAuthError, attempts, elapsed):
     IntegrationEvent.objects.record(
         integration.pk, IntegrationEvent.Kind.REFRESH, error.kind, error_code=error.code[:64],
         message=error.message, duration_ms=int(elapsed * 1000), attempts=attempts)
+    metrics.record_refresh(integration.provider, str(error.kind), elapsed)
     return wait, failing_since
 
 
@@ -233,6 +235,7 @@ def _fail(integration, cred, error: OAuthError, attempts, elapsed):
     if error.kind == ErrorKind.REAUTH:
         IntegrationEvent.objects.record(integration.pk, IntegrationEvent.Kind.REFRESH,
                                         ErrorKind.REAUTH, **event)
+        metrics.record_refresh(integration.provider, ErrorKind.REAUTH.value, elapsed)
         OAuthCredential.objects.filter(pk=cred.pk).update(
             refresh_failures=cred.refresh_failures + 1, updated_at=now)
         mark_reauth_required(integration, error.code, error.message)

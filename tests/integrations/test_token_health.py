@@ -1,9 +1,12 @@
 import json
+from datetime import timedelta
 
 import pytest
+from django.core import mail
+from django.utils import timezone
 
-from integrations import http, tokens
-from integrations.models import OAuthCredential
+from integrations import http
+from integrations.models import IntegrationEvent, OAuthCredential
 from tests.helpers import run_command
 
 
@@ -11,31 +14,51 @@ def run(*args):
     return run_command("token_health", *args)
 
 
-def test_it_reports_valid_refreshed_and_failed(connect_many, sandbox, monkeypatch):
-    monkeypatch.setattr(http, "wait", lambda s: None)
+def snapshot():
+    return list(OAuthCredential.objects.order_by("pk").values_list(
+        "pk", "access_token", "expires_at", "updated_at", "last_error_code"))
+
+
+def test_it_reports_without_touching_anything(connect_many, sandbox):
     fine, due, broken = connect_many(3)
     OAuthCredential.objects.filter(integration=fine).update(
-        expires_at=OAuthCredential.objects.get(integration=fine).expires_at.replace(year=2099))
-    OAuthCredential.objects.filter(integration=due).update(expires_at=None)
-    OAuthCredential.objects.filter(integration=broken).update(expires_at=None)
-    sandbox.revoke_grant(broken.user)
+        expires_at=timezone.now() + timedelta(days=3))
+    OAuthCredential.objects.filter(integration=due).update(expires_at=timezone.now())
+    sandbox.revoke_grant(broken.user)  # only a refresh would notice: a report must not
+    before, events = snapshot(), IntegrationEvent.objects.count()
     code, out = run()
+    assert code == 0
+    assert "integrations: active 3, reauth_required 0, disconnected 0" in out
+    assert "expired 1, within 1h 1, within 24h 0, within 7d 1, later 0" in out
+    assert snapshot() == before and IntegrationEvent.objects.count() == events
+    assert sandbox.token_requests("refresh_token") == 0 and not mail.outbox
+
+
+def test_it_lists_who_must_reconnect_with_the_reason(db, owner, make_integration):
+    from integrations import tokens
+
+    for i in range(3):
+        tokens.mark_reauth_required(make_integration(owner, "sandbox"), "invalid_grant", "gone")
+    make_integration(owner, "sandbox", last_error_kind="operator", last_error_code="invalid_client")
+    code, out = run("--limit", "2")
     assert code == 1
-    assert f"integration {fine.pk} sandbox {fine.display_name}: valid" in out
-    assert f"integration {due.pk} sandbox {due.display_name}: refreshed" in out
-    assert f"integration {broken.pk} sandbox {broken.display_name}: failed (invalid_grant)" in out
-    assert "Needs re-authentication" in out and broken.user.email in out
-    assert "reconnects it on the integrations page" in out
+    assert "Needs re-authentication: 3 (only the owners can fix these): invalid_grant 3" in out
+    assert out.count("(owner alice@example.com)") == 2 and "... and 1 more" in out
+    assert "revoked or has expired" in out and "operator problems" in out
 
 
-def test_it_prints_json_and_exits_0_when_all_is_well(connect_many, sandbox):
-    connect_many(1)
-    code, out = run("--json")
+def test_it_probes_a_sample_for_real_when_asked(connect_many, sandbox, monkeypatch):
+    monkeypatch.setattr(http, "wait", lambda s: None)
+    connect_many(3)
+    OAuthCredential.objects.update(expires_at=None)
+    code, out = run("--probe", "2", "--json")
     data = json.loads(out)
-    assert code == 0 and data["credentials"][0]["state"] in ("valid", "refreshed")
-    assert data["reauth_required"] == []
+    assert code == 0 and len(data["probe"]) == 2
+    assert {p["state"] for p in data["probe"]} == {"refreshed"}
+    assert sandbox.token_requests("refresh_token") == 2
 
 
 @pytest.mark.django_db
 def test_it_handles_no_integrations():
-    assert run()[0] == 0
+    code, out = run("--json")
+    assert code == 0 and json.loads(out)["reauth_required"]["count"] == 0

@@ -1,73 +1,174 @@
-"""Try every active credential (refreshing where needed) and say who must reconnect.
+"""The health of every credential, from aggregate queries; read-only unless asked to probe.
 
-    python manage.py token_health [--json]
+    python manage.py token_health [--json] [--limit 50] [--probe N [--concurrency 8]]
 
-Exit status: 0 all valid or refreshed, 1 some failed or need re-authentication.
+By default it changes nothing (no refresh, no write, no email): counts by status and provider,
+active credentials by expiry, failures cooling down, operator problems, and who must reconnect
+(grouped by reason, the first --limit listed). `--probe N` also tries N active credentials
+picked at random for real (ensure_fresh, in parallel, bounded): those may be refreshed.
+
+Exit status: 0 all well; 1 someone must reconnect, an operator problem, or a probe failed.
 """
 
 import json
+import random
 import sys
+from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
 
-from integrations import tokens
+from integrations import proactive, tokens
 from integrations.display import REAUTH_WORDS
-from integrations.models import Integration
+from integrations.errors import ErrorKind
+from integrations.models import Integration, OAuthCredential
+from integrations.providers import registry
+
+EXPIRY_BUCKETS = [("expired", timedelta(0)), ("within_1h", timedelta(hours=1)),
+                  ("within_24h", timedelta(hours=24)), ("within_7d", timedelta(days=7))]
+ACTION = "the owner reconnects it on the integrations page (they were emailed)"
+
+
+def expiry_buckets(now) -> dict:
+    """Active credentials by when they expire, in one aggregate query."""
+    counts, lower = {}, None
+    for name, upper in EXPIRY_BUCKETS:
+        q = Q(expires_at__lte=now + upper)
+        if lower is not None:
+            q &= Q(expires_at__gt=now + lower)
+        counts[name] = Count("pk", filter=q)
+        lower = upper
+    counts["later"] = Count("pk", filter=Q(expires_at__gt=now + lower))
+    counts["unknown"] = Count("pk", filter=Q(expires_at__isnull=True))
+    return OAuthCredential.objects.of_active().aggregate(**counts)
+
+
+def report(now, limit) -> dict:
+    by_status = {s: 0 for s in Integration.Status.values}
+    by_provider = {}
+    for row in Integration.objects.values("status", "provider").annotate(n=Count("pk")):
+        by_status[row["status"]] += row["n"]
+        by_provider.setdefault(row["provider"], {})[row["status"]] = row["n"]
+    active = OAuthCredential.objects.of_active()
+    operator = dict(active.filter(last_error_kind=ErrorKind.OPERATOR).values_list(
+        "last_error_code").annotate(n=Count("pk")))
+    reauth = OAuthCredential.objects.filter(
+        integration__status=Integration.Status.REAUTH_REQUIRED)
+    by_reason = dict(reauth.values_list("last_error_code").annotate(n=Count("pk")))
+    accounts = Integration.objects.filter(status=Integration.Status.REAUTH_REQUIRED).order_by(
+        "pk").values_list("pk", "provider", "display_name", "external_id", "user__email",
+                          "user__username", "credential__last_error_code")
+    listed = accounts if limit == 0 else accounts[:limit]
+    return {
+        "time": now.isoformat(),
+        "integrations": by_status,
+        "by_provider": by_provider,
+        "active_by_expiry": expiry_buckets(now),
+        "cooling_down": active.cooling_down(now).count(),
+        "failing": active.filter(refresh_failures__gt=0).count(),
+        "operator_problems": operator,
+        "reauth_required": {
+            "count": by_status[Integration.Status.REAUTH_REQUIRED],
+            "by_reason": by_reason,
+            "accounts": [_advice(*row) for row in listed.iterator()],
+        },
+    }
+
+
+def _advice(pk, provider, name, external_id, email, username, code):
+    reason = REAUTH_WORDS.get(code, "The connection stopped working.").format(
+        provider=registry.name_of(provider))
+    return {"id": pk, "provider": provider, "account": name or external_id,
+            "owner": email or username, "code": code, "reason": reason, "action": ACTION}
+
+
+def sample_ids(n) -> list[int]:
+    """About n active integration ids at random, without ordering the whole table."""
+    active = Integration.objects.active()
+    bounds = active.aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return []
+    picked = set()
+    for _ in range(5):  # ids have gaps: draw again a few times
+        wanted = random.sample(range(bounds["lo"], bounds["hi"] + 1),
+                               min(4 * n, bounds["hi"] - bounds["lo"] + 1))
+        picked.update(active.filter(pk__in=wanted).values_list("pk", flat=True)[:n])
+        if len(picked) >= n:
+            break
+    return sorted(picked)[:n]
+
+
+def probe_one(integration_id) -> dict:
+    integration = Integration.objects.filter(pk=integration_id).first()
+    row = {"id": integration_id, "provider": getattr(integration, "provider", ""), "code": ""}
+    try:
+        before = OAuthCredential.objects.filter(integration_id=integration_id).values_list(
+            "last_refreshed_at", flat=True).first()
+        cred = tokens.ensure_fresh(integration)
+        row["state"] = "valid" if cred.last_refreshed_at == before else "refreshed"
+    except tokens.TokenError as exc:
+        row["state"], row["code"] = "failed", exc.code
+    return row
 
 
 class Command(BaseCommand):
-    help = "Check every active credential: valid / refreshed / failed; list who must reconnect."
+    help = "Report the health of every credential (read-only); --probe N tries N for real."
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true")
+        parser.add_argument("--limit", type=int, default=50,
+                            help="accounts needing re-authentication to list (0: all)")
+        parser.add_argument("--probe", type=int, default=0, metavar="N",
+                            help="also try N active credentials at random (may refresh them)")
+        parser.add_argument("--concurrency", type=int, default=8, help="probe threads")
 
     def handle(self, *args, **opts):
-        rows = []
-        active = Integration.objects.filter(status=Integration.Status.ACTIVE).order_by("pk")
-        for integration in active.iterator(chunk_size=500):
-            rows.append(self._check(integration))
-        reauth = list(
-            Integration.objects.filter(status=Integration.Status.REAUTH_REQUIRED)
-            .select_related("user", "credential").order_by("pk")
-        )
-        advice = [self._advice(i) for i in reauth]
+        if opts["limit"] < 0 or opts["probe"] < 0 or opts["concurrency"] < 1:
+            raise CommandError("--limit and --probe must be >= 0, --concurrency >= 1",
+                               returncode=2)
+        data = report(timezone.now(), opts["limit"])
+        if opts["probe"]:
+            probes = []
+            proactive.in_threads(sample_ids(opts["probe"]), opts["concurrency"], probe_one,
+                                 probes.append)
+            data["probe"] = sorted(probes, key=lambda r: r["id"])
         if opts["json"]:
-            self.stdout.write(json.dumps({"credentials": rows, "reauth_required": advice}))
+            self.stdout.write(json.dumps(data))
         else:
-            for row in rows:
-                extra = f" ({row['code']})" if row["code"] else ""
-                self.stdout.write(f"integration {row['id']} {row['provider']} {row['account']}: "
-                                  f"{row['state']}{extra}")
-            if advice:
-                self.stdout.write("\nNeeds re-authentication (only the owner can fix these):")
-                for item in advice:
-                    self.stdout.write(f"- integration {item['id']} {item['provider']} "
-                                      f"{item['account']} (owner {item['owner']}): "
-                                      f"{item['reason']} -> {item['action']}")
-            counts = {s: sum(r["state"] == s for r in rows) for s in ("valid", "refreshed", "failed")}
-            self.stdout.write(f"\nvalid {counts['valid']}, refreshed {counts['refreshed']}, "
-                              f"failed {counts['failed']}, needing re-auth {len(advice)}")
-        if any(r["state"] == "failed" for r in rows) or advice:
+            self._print(data)
+        unwell = data["reauth_required"]["count"] or data["operator_problems"] or any(
+            r["state"] == "failed" for r in data.get("probe", []))
+        if unwell:
             sys.exit(1)
 
-    def _check(self, integration):
-        row = {"id": integration.pk, "provider": integration.provider,
-               "account": integration.display_name or integration.external_id, "code": ""}
-        try:
-            before = integration.credential.last_refreshed_at
-            cred = tokens.ensure_fresh(integration)
-            row["state"] = "valid" if cred.last_refreshed_at == before else "refreshed"
-        except tokens.TokenError as exc:
-            row["state"], row["code"] = "failed", exc.code
-        return row
-
-    def _advice(self, integration):
-        cred = getattr(integration, "credential", None)
-        code = cred.last_error_code if cred else ""
-        reason = REAUTH_WORDS.get(code, "The connection stopped working.").format(
-            provider=integration.provider)
-        return {"id": integration.pk, "provider": integration.provider,
-                "account": integration.display_name or integration.external_id,
-                "owner": integration.user.email or integration.user.get_username(),
-                "code": code, "reason": reason,
-                "action": "the owner reconnects it on the integrations page (they were emailed)"}
+    def _print(self, data):
+        out = self.stdout.write
+        statuses = data["integrations"]
+        out("integrations: " + ", ".join(f"{s} {n}" for s, n in statuses.items()))
+        for provider, counts in sorted(data["by_provider"].items()):
+            out(f"  {provider}: " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+        out("active credentials by expiry: " + ", ".join(
+            f"{k.replace('_', ' ')} {v}" for k, v in data["active_by_expiry"].items()))
+        out(f"failing refreshes: {data['failing']} ({data['cooling_down']} cooling down)")
+        if data["operator_problems"]:
+            out("operator problems (fix the OAuth client, users cannot): " + ", ".join(
+                f"{code} {n}" for code, n in sorted(data["operator_problems"].items())))
+        reauth = data["reauth_required"]
+        if reauth["count"]:
+            out(f"\nNeeds re-authentication: {reauth['count']} (only the owners can fix these): "
+                + ", ".join(f"{code or 'unknown'} {n}"
+                            for code, n in sorted(reauth["by_reason"].items())))
+            for item in reauth["accounts"]:
+                out(f"- integration {item['id']} {item['provider']} {item['account']} "
+                    f"(owner {item['owner']}): {item['reason']} -> {item['action']}")
+            if (more := reauth["count"] - len(reauth["accounts"])) > 0:
+                out(f"  ... and {more} more (--limit 0 lists all)")
+        for row in data.get("probe", []):
+            extra = f" ({row['code']})" if row["code"] else ""
+            out(f"probe: integration {row['id']} {row['provider']}: {row['state']}{extra}")
+        if "probe" in data:
+            states = [r["state"] for r in data["probe"]]
+            out(f"probed {len(states)}: valid {states.count('valid')}, refreshed "
+                f"{states.count('refreshed')}, failed {states.count('failed')}")
