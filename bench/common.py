@@ -43,12 +43,12 @@ def token_server(latency_ms=0.0):
 
 def use_provider(token_url):
     """Declare the benchmark's provider in settings (a generic OAuth 2.0 provider)."""
-    from django.conf import settings
+    from django.test.utils import override_settings
 
-    settings.INTEGRATION_PROVIDERS = {"bench": {
+    override_settings(INTEGRATION_PROVIDERS={"bench": {
         "name": "Bench", "authorize_url": "http://127.0.0.1/authorize", "token_url": token_url,
         "client_id": "bench-client", "client_secret": "bench-secret", "scopes": ["read"],
-    }}
+    }}).enable()
 
 
 def make_integrations(n, *, expires_in=timedelta(hours=1), batch=2000):

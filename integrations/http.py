@@ -10,10 +10,12 @@ The plumbing every retry loop that talks to a provider shares lives here too: `b
 
 import email.utils
 import logging
+import os
 import random
 import threading
 import time
 from datetime import datetime, timezone
+import urllib.request
 from urllib.parse import urlsplit
 
 import requests
@@ -46,6 +48,13 @@ def session() -> requests.Session:
         adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
+        if not urllib.request.getproxies():
+            # No proxy in the environment: read it once here instead of on every request
+            # (requests' per-request lookup cost ~0.3 ms a call), and never send ~/.netrc
+            # credentials to a provider. A CA bundle named in the environment still applies.
+            s.trust_env = False
+            s.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+                "CURL_CA_BUNDLE") or True
     return s
 
 

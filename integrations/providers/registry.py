@@ -1,10 +1,15 @@
 """The providers on offer: the built-in declarations, overridden or extended from settings.
 
-Read at call time (settings may change in tests, and secrets are never cached per row).
+Built once per process and again whenever one of the app's settings changes (override_settings
+and the test suite's `settings` fixture say so through `integrations.conf.changed`): a refresh
+asks for its provider every time, and building them all from settings cost more than the rest
+of a fresh-token check.
 """
 
+import threading
+
 from . import amazon, gmail, google_business_profile, microsoft
-from ..conf import settings
+from ..conf import changed, settings
 from .base import FIELD_NAMES, Provider
 
 BUILTIN = {
@@ -45,13 +50,46 @@ def declarations() -> dict[str, dict]:
     return result
 
 
+_built: dict[str, Provider | ProviderConfigError] | None = None
+_lock = threading.Lock()
+
+
+def _providers() -> dict:
+    """Every declared provider by id (a misdeclared one as its error, raised when asked for)."""
+    global _built
+    built = _built
+    if built is None:
+        with _lock:
+            built = {}
+            for pid, declared in declarations().items():
+                try:
+                    built[pid] = _build(pid, declared)
+                except ProviderConfigError as exc:
+                    built[pid] = exc
+            _built = built
+    return built
+
+
+def clear_cache(**kwargs):
+    global _built
+    _built = None
+
+
+changed.connect(clear_cache, dispatch_uid="integrations.providers.registry")
+
+
+def _checked(provider):
+    if isinstance(provider, ProviderConfigError):
+        raise provider
+    return provider
+
+
 def all_providers() -> list[Provider]:
-    return [_build(pid, declared) for pid, declared in declarations().items()]
+    return [_checked(p) for p in _providers().values()]
 
 
 def find(provider_id: str) -> Provider | None:
-    declared = declarations().get(provider_id)
-    return _build(provider_id, declared) if declared is not None else None
+    return _checked(_providers().get(provider_id))
 
 
 def name_of(provider_id: str) -> str:

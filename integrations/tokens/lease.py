@@ -13,12 +13,12 @@ import time
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 
 from .. import http
 from ..conf import settings
 from ..models import OAuthCredential
+from . import sql
 from .errors import RefreshFailed
 
 log = logging.getLogger("integrations.tokens")
@@ -29,11 +29,7 @@ def acquire(cred, owner, *, unchanged=False) -> bool:
     credential since we read it: then what we read is still current, no re-read needed."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
-    rows = OAuthCredential.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now), pk=cred.pk)
-    if unchanged:
-        rows = rows.filter(updated_at=cred.updated_at)
-    return rows.update(lease_owner=owner, lease_until=until) == 1
+    return sql.take_lease(cred.pk, owner, now, until, cred.updated_at if unchanged else None)
 
 
 def release(cred_pk, owner):

@@ -11,7 +11,6 @@ import uuid
 from datetime import timedelta
 
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from .. import http, metrics, oauth_client, signals
@@ -19,7 +18,7 @@ from ..conf import settings
 from ..errors import ErrorKind, OAuthError, OperatorError, ReauthError, TransientError
 from ..models import Integration, IntegrationEvent, OAuthCredential
 from ..providers import registry
-from . import lease
+from . import lease, sql
 from .errors import ReauthRequired, RefreshFailed
 from .states import flag_undecryptable, mark_reauth_required
 
@@ -28,11 +27,9 @@ log = logging.getLogger("integrations.tokens")
 
 def load(integration) -> OAuthCredential:
     """The credential with its integration's current status, in one query."""
-    try:
-        cred = OAuthCredential.objects.annotate(integration_status=F("integration__status")).get(
-            integration_id=integration.pk)
-    except OAuthCredential.DoesNotExist:
-        raise ReauthRequired(integration.pk, "no_credential", "No credential is stored.") from None
+    cred = sql.load(integration.pk)
+    if cred is None:
+        raise ReauthRequired(integration.pk, "no_credential", "No credential is stored.")
     integration.status = cred.integration_status
     if integration.status != Integration.Status.ACTIVE:
         raise ReauthRequired(integration.pk, cred.last_error_code or integration.status,
@@ -172,8 +169,8 @@ def expiry(token, now):
 
 
 def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredential:
-    """Access token, expiry and any rotated refresh token, in one transaction (which also
-    releases our lease, if we still hold it)."""
+    """Access token, expiry and any rotated refresh token, with the history row, in one atomic
+    write that also releases our lease if we still hold it."""
     now = timezone.now()
     rotated = bool(token.refresh_token) and token.refresh_token != cred.refresh_token
     updates = {
@@ -187,19 +184,17 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
         updates["refresh_token"] = token.refresh_token
     if token.scopes:
         updates["scopes"] = token.scopes
-    with transaction.atomic():
-        # The write also releases our lease. If the lease lapsed meanwhile (it should not: the
-        # refresh is bounded to fit in it), the tokens are written all the same: a rotated
-        # refresh token must never be dropped.
-        row = OAuthCredential.objects.filter(pk=cred.pk)
-        if not row.filter(lease_owner=owner).update(**updates, lease_owner="", lease_until=None):
-            log.error("integration %s: refresh lease lapsed during the refresh", integration.pk)
-            row.update(**updates)
-        IntegrationEvent.objects.record(
-            integration.pk, IntegrationEvent.Kind.REFRESH, IntegrationEvent.Outcome.OK,
-            duration_ms=int(elapsed * 1000), attempts=attempts, rotated=rotated)
-        transaction.on_commit(lambda: signals.token_refreshed.send(
-            sender=Integration, integration=integration, rotated=rotated))
+    event = {"integration_id": integration.pk, "created_at": now,
+             "kind": IntegrationEvent.Kind.REFRESH, "outcome": IntegrationEvent.Outcome.OK,
+             "error_code": "", "message": "", "duration_ms": int(elapsed * 1000),
+             "attempts": attempts, "rotated": rotated}
+    # One atomic write: the tokens, our lease released, the history row. If the lease lapsed
+    # meanwhile (it should not: the refresh is bounded to fit in it), the tokens are written
+    # all the same: a rotated refresh token must never be dropped.
+    if not sql.write_refresh(cred.pk, owner, updates, event):
+        log.error("integration %s: refresh lease lapsed during the refresh", integration.pk)
+    transaction.on_commit(lambda: signals.token_refreshed.send(
+        sender=Integration, integration=integration, rotated=rotated))
     metrics.record_refresh(integration.provider, "ok", elapsed)
     log.info("integration %s (%s): token refreshed in %.0f ms, rotated=%s", integration.pk,
              integration.provider, elapsed * 1000, rotated)
