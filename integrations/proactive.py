@@ -146,16 +146,27 @@ def due_by_provider(within, now, since, *, providers=(), ids=()) -> dict:
 
 
 def due_ids(within: timedelta, now, since, *, providers=(), ids=(), after=0):
-    """Integration ids due, in ascending order after `after`, streamed in chunks."""
-    rows = due(within, now, since, providers=providers, ids=ids)
+    """Integration ids due, in ascending order after `after`, streamed in chunks.
+
+    Each chunk is two index range scans: credentials by integration id (and the expiry rules),
+    then which of those integrations are active. As one join, PostgreSQL merge-joined the
+    whole integration table from its first row on every chunk (0.15 s a chunk at a million).
+    """
+    creds = OAuthCredential.objects.expiring(within, now).not_cooling_down(now).filter(
+        _not_recent(since))
+    if ids:
+        creds = creds.filter(integration_id__in=ids)
+    active = Integration.objects.active()
+    if providers:
+        active = active.filter(provider__in=providers)
     last = after
     while True:
-        chunk = list(rows.filter(integration_id__gt=last).order_by("integration_id")
+        chunk = list(creds.filter(integration_id__gt=last).order_by("integration_id")
                      .values_list("integration_id", flat=True)[:CHUNK])
         if not chunk:
             return
         last = chunk[-1]
-        yield from chunk
+        yield from active.filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True)
 
 
 def due_rows(within, now, since, *, providers=(), ids=()):

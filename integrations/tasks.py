@@ -57,7 +57,10 @@ def sender(within: timedelta):
 
     def send(integration_ids):
         try:
-            refresh_batch.delay(list(integration_ids), within.total_seconds())
+            ids = list(integration_ids)
+            # A short argsrepr: Celery's repr of 500 ids cost more than sending them.
+            refresh_batch.apply_async((ids, within.total_seconds()),
+                                      argsrepr=f"({len(ids)} ids from {ids[0]})")
         except OperationalError as exc:  # the broker is down: nothing was changed
             raise proactive.BrokerUnavailable(
                 f"could not enqueue ({type(exc).__name__}): is the broker (REDIS_URL) "
