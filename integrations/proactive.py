@@ -62,6 +62,7 @@ class Summary:
     enqueued: int = 0
     batches: int = 0
     resume_after: int | None = None  # a fan-out stopped by its time budget resumes after this id
+    last_sent: int | None = None
     due: int = 0
     seconds: float = 0.0
     skipped_by_reason: Counter = field(default_factory=Counter)
@@ -283,15 +284,16 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
                     take(result)
         elif send:
             size = batch_size or settings.INTEGRATIONS_REFRESH_BATCH_SIZE
-            ids_iter = due_ids(within, started, since, after=after, **scope)
-            for batch in batches(counted(ids_iter), size):
+            for batch in batches(due_ids(within, started, since, after=after, **scope), size):
+                elapsed = (timezone.now() - started).total_seconds()
+                if summary.batches and budget_seconds is not None and elapsed > budget_seconds:
+                    summary.resume_after = summary.last_sent  # this batch goes to the next run
+                    break
                 send(batch)
                 summary.batches += 1
                 summary.enqueued += len(batch)
-                elapsed = (timezone.now() - started).total_seconds()
-                if budget_seconds is not None and elapsed > budget_seconds:
-                    summary.resume_after = batch[-1]
-                    break
+                summary.due += len(batch)
+                summary.last_sent = batch[-1]
         else:
             if on_total:
                 on_total(due(within, started, since, **scope).count())

@@ -174,3 +174,21 @@ def test_it_says_why_it_skips_the_same_way_in_a_dry_run(connect_many, sandbox):
     code, real = run()
     assert "refreshed 1, failed 0 (reauth 0, operator 0, transient 0), skipped 2 (1 cooling " \
            "down after a failure, 1 refreshed in the last few minutes)" in real
+
+
+def test_it_hands_the_rest_to_a_copy_of_the_beat_task_past_its_budget(
+        connect_many, sandbox, settings, monkeypatch):
+    from integrations import tasks
+
+    integrations = connect_many(5)
+    settings.INTEGRATIONS_REFRESH_BATCH_SIZE = 2
+    monkeypatch.setattr(tasks, "BUDGET_SECONDS", 0)  # every run stops after one batch
+    sent, runs = [], []
+    monkeypatch.setattr(tasks.refresh_batch, "apply_async",
+                        lambda args, **options: sent.append(args[0]))
+    real = tasks.refresh_expiring_tokens.delay
+    monkeypatch.setattr(tasks.refresh_expiring_tokens, "delay",
+                        lambda *args: runs.append(args) or real(*args))
+    tasks.refresh_expiring_tokens(24 * 3600)
+    assert [i for batch in sent for i in batch] == [i.pk for i in integrations]
+    assert [after for _, after in runs] == [integrations[1].pk, integrations[3].pk]  # no empty run
