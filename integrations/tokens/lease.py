@@ -55,8 +55,9 @@ def wait_for(integration, cred, owner, reload, satisfied):
 class LeaseKeeper:
     """Keeps this process's leases alive while their refreshes are in flight.
 
-    A request to the provider can outlive any timeout we set (a server trickling bytes, a stall
-    somewhere between us and it; the load test saw 45-second requests). If the lease lapsed
+    A refresh can outlive any timeout we set (a server trickling bytes, a stall somewhere between
+    us and it, or the process itself stalled, as the load test's full log pipes once did for 50 s:
+    README, "The stall, explained"). If the lease lapsed
     meanwhile, another worker would refresh with the same refresh token, and a strict provider
     revokes the whole family on that reuse. So one background thread per process renews every
     lease held longer than a third of its length; a killed process stops renewing and its leases

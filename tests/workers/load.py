@@ -2,6 +2,8 @@
 
     python -m tests.workers.load ensure SECONDS THREADS FIRST_ID LAST_ID HOT
     python -m tests.workers.load command SECONDS CONCURRENCY
+
+The JSON line also carries `latency`: how long this process's token requests took.
 """
 
 import json
@@ -20,8 +22,51 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from integrations import tokens  # noqa: E402
+from integrations import http, tokens  # noqa: E402
 from integrations.models import Integration  # noqa: E402
+
+STARTED = time.monotonic()
+_timings = []  # (seconds since start, seconds taken, outcome) of each token request
+
+
+def _timed(request):
+    """Wrap integrations.http.request: time every POST to the token endpoint."""
+
+    def timed(method, url, **kwargs):
+        if method != "POST" or not url.rstrip("/").endswith("/token"):
+            return request(method, url, **kwargs)
+        began = time.monotonic()
+        outcome = "error"
+        try:
+            response = request(method, url, **kwargs)
+            outcome = str(response.status_code)
+            return response
+        except http.NetworkError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            _timings.append((began - STARTED, time.monotonic() - began, outcome))
+
+    return timed
+
+
+http.request = _timed(http.request)
+
+
+def latency():
+    """Token-request latency in this process: count, p50/p99/max (ms), the slowest few."""
+    taken = sorted(t for _, t, _ in _timings)
+    if not taken:
+        return {"token_requests": 0}
+
+    def pct(p):
+        return round(taken[min(len(taken) - 1, int(p * len(taken)))] * 1000)
+
+    slowest = sorted(_timings, key=lambda row: -row[1])[:5]
+    return {"token_requests": len(taken), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+            "max_ms": round(taken[-1] * 1000),
+            "over_5s": sum(t > 5 for t in taken),
+            "slowest": [[round(at, 1), round(t, 1), outcome] for at, t, outcome in slowest]}
 
 
 def ensure(seconds, threads, first, last, hot):
@@ -76,4 +121,4 @@ def command(seconds, concurrency):
 if __name__ == "__main__":
     mode, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
     result = ensure(*args) if mode == "ensure" else command(*args)
-    print(json.dumps(result), flush=True)
+    print(json.dumps({**result, "latency": latency()}), flush=True)
