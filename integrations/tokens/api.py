@@ -8,7 +8,7 @@ from django.utils import timezone
 from ..conf import settings
 from ..models import OAuthCredential
 from ..providers import registry
-from .refresh import check_refreshable, load, refreshed_since, single_flight
+from .refresh import check_refreshable, lease_first, load, refreshed_since, single_flight
 
 log = logging.getLogger("integrations.tokens")
 
@@ -24,29 +24,24 @@ def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -
     this call began: then that token is returned without a second request to the provider.
     """
     buffer = default_buffer() if buffer is None else buffer
-    since = timezone.now() if force else None
+    if force:
+        since = timezone.now()
+        return lease_first(integration, lambda c: refreshed_since(c, since))[0]
     cred = load(integration)
-    if not force and not cred.expires_within(buffer):
+    if not cred.expires_within(buffer):
         return cred
     check_refreshable(integration, cred)
-    satisfied = (lambda c: refreshed_since(c, since)) if force else (
-        lambda c: not c.expires_within(buffer))
-    return single_flight(integration, cred, satisfied)[0]
+    return single_flight(integration, cred, lambda c: not c.expires_within(buffer))[0]
 
 
 def refresh_if_due(integration, *, within: timedelta, since) -> tuple[OAuthCredential, bool]:
     """Proactive refresh: refresh if the token expires within `within`, unless someone
     refreshed it at or after `since` (another copy of the same run). Returns (credential,
     whether this call refreshed it)."""
-    cred = load(integration)
-
     def satisfied(c):
         return refreshed_since(c, since) or not c.expires_within(within)
 
-    if satisfied(cred):
-        return cred, False
-    check_refreshable(integration, cred)
-    return single_flight(integration, cred, satisfied)
+    return lease_first(integration, satisfied)
 
 
 def with_token(integration, call, *, buffer: timedelta | None = None):

@@ -24,12 +24,15 @@ from .errors import RefreshFailed
 log = logging.getLogger("integrations.tokens")
 
 
+def until(now):
+    return now + timedelta(seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
+
+
 def acquire(cred, owner, *, unchanged=False) -> bool:
     """Take the lease if it is free (or lapsed). With `unchanged`, only if nobody wrote the
     credential since we read it: then what we read is still current, no re-read needed."""
     now = timezone.now()
-    until = now + timedelta(seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
-    return sql.take_lease(cred.pk, owner, now, until, cred.updated_at if unchanged else None)
+    return sql.take_lease(cred.pk, owner, now, until(now), cred.updated_at if unchanged else None)
 
 
 def release(cred_pk, owner):

@@ -27,7 +27,11 @@ log = logging.getLogger("integrations.tokens")
 
 def load(integration) -> OAuthCredential:
     """The credential with its integration's current status, in one query."""
-    cred = sql.load(integration.pk)
+    return _usable(integration, sql.load(integration.pk))
+
+
+def _usable(integration, cred) -> OAuthCredential:
+    """The loaded credential, if its integration is active and a key decrypts it."""
     if cred is None:
         raise ReauthRequired(integration.pk, "no_credential", "No credential is stored.")
     integration.status = cred.integration_status
@@ -81,17 +85,41 @@ def single_flight(integration, cred, satisfied) -> tuple[OAuthCredential, bool]:
     owner = uuid.uuid4().hex
     # Fast path: the lease is free and nobody wrote the credential since we read it (every
     # writer sets updated_at), so what we read is current and needs no re-read.
-    fast = lease.acquire(cred, owner, unchanged=True)
-    if not fast:
-        cred, holding = lease.wait_for(integration, cred, owner, lambda: load(integration),
-                                       satisfied)
-        if not holding:
-            return cred, False  # another worker refreshed it meanwhile
+    if lease.acquire(cred, owner, unchanged=True):
+        return _under_lease(integration, cred, owner, satisfied)
+    cred, holding = lease.wait_for(integration, cred, owner, lambda: load(integration), satisfied)
+    if not holding:
+        return cred, False  # another worker refreshed it meanwhile
+    return _under_lease(integration, None, owner, satisfied)  # re-read under the lease
+
+
+def lease_first(integration, satisfied) -> tuple[OAuthCredential, bool]:
+    """For callers that expect to refresh (forced, proactive): take the lease and read the
+    credential in one statement, then check. If another holds the lease, wait for it as
+    single_flight does."""
+    now = timezone.now()
+    owner = uuid.uuid4().hex
+    cred = sql.load_leased(integration.pk, owner, now, lease.until(now))
+    if cred is not None:
+        return _under_lease(integration, cred, owner, satisfied, checked=False)
+    cred = load(integration)
+    if satisfied(cred):
+        return cred, False
+    check_refreshable(integration, cred)
+    return single_flight(integration, cred, satisfied)
+
+
+def _under_lease(integration, cred, owner, satisfied, *, checked=True):
+    """Holding the lease: (re)check what `cred` says (read it first if None), refresh, and
+    release the lease whatever happens (the token write releases it on success)."""
     released = False
-    lease.keeper.hold(cred.pk, owner)
+    if cred is None:
+        cred, checked = sql.load(integration.pk), False
+    cred_pk = cred.pk if cred is not None else None
+    lease.keeper.hold(cred_pk, owner)
     try:
-        if not fast:
-            cred = load(integration)  # re-read under the lease, and re-check
+        if not checked:
+            cred = _usable(integration, cred)
             if satisfied(cred):
                 return cred, False
             check_refreshable(integration, cred)
@@ -103,9 +131,9 @@ def single_flight(integration, cred, satisfied) -> tuple[OAuthCredential, bool]:
         record_unexpected(integration, exc)
         raise RefreshFailed(integration.pk, "unexpected", UNEXPECTED) from None
     finally:
-        lease.keeper.drop(cred.pk, owner)
-        if not released:
-            lease.release(cred.pk, owner)
+        lease.keeper.drop(cred_pk, owner)
+        if not released and cred_pk is not None:
+            lease.release(cred_pk, owner)
 
 
 def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:

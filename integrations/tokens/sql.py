@@ -1,8 +1,8 @@
-"""The token service's three hot statements, as SQL written once per process.
+"""The token service's hot statements, as SQL written once per process.
 
-A refresh makes three round trips to the database: read the credential with its integration's
-status, take the lease, and write the new tokens together with their history row. A fresh-token
-check is the first of them alone. Built by the ORM on every call, each cost more time in Python
+A refresh makes two round trips to the database: take the lease and read the credential with
+its integration's status (one UPDATE ... RETURNING), then write the new tokens together with
+their history row. A fresh-token check is one read. Built by the ORM on every call, each cost more time in Python
 than the database spent on it (profiled: most of a fresh-token check, half of a refresh's
 database share), so they are compiled here once and run through a cursor; values still go
 through the fields' own conversions (encryption, datetimes, JSON), so nothing about what is
@@ -52,8 +52,11 @@ def load(integration_id):
     with connection.cursor() as cursor:
         cursor.execute(_load_sql(connection.vendor), [integration_id])
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else _credential(row)
+
+
+def _credential(row):
+    """A credential from a row of its columns followed by its integration's status."""
     values = list(row[:-1])
     for i, converters, expression in _converters(connection.vendor):
         for convert in converters:
@@ -61,6 +64,28 @@ def load(integration_id):
     cred = OAuthCredential.from_db(connection.alias, NAMES, values)
     cred.integration_status = row[-1]
     return cred
+
+
+@functools.cache
+def _load_leased_sql(vendor):
+    columns = ", ".join(_q(f.column) for f in FIELDS)
+    cred, integration = _q(CRED.db_table), _q(Integration._meta.db_table)
+    return (f"UPDATE {cred} SET {_q('lease_owner')} = %s, {_q('lease_until')} = %s "
+            f"WHERE {_q('integration_id')} = %s "
+            f"AND ({_q('lease_until')} IS NULL OR {_q('lease_until')} < %s) "
+            f"RETURNING {columns}, (SELECT i.{_q('status')} FROM {integration} i "
+            f"WHERE i.{_q('id')} = {cred}.{_q('integration_id')})")
+
+
+def load_leased(integration_id, owner, now, until):
+    """Take the lease and read the credential with its integration's status, in one
+    statement; None if there is no credential or another holds the lease."""
+    with connection.cursor() as cursor:
+        cursor.execute(_load_leased_sql(connection.vendor),
+                       [owner, _prep("lease_until", until), integration_id,
+                        _prep("lease_until", now)])
+        row = cursor.fetchone()
+    return None if row is None else _credential(row)
 
 
 def _prep(name, value):
