@@ -10,7 +10,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} \
            INTEGRATIONS_BASE_URL=$${INTEGRATIONS_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test test-all setup migrate demo worker beat bench bench-refresh soak clean help
+.PHONY: run test test-all setup migrate demo worker beat bench bench-gbp bench-refresh soak clean help
 
 help:
 	@echo "make run    - set up and serve on http://$(HOST):$(PORT) (demo user: demo / demo)"
@@ -60,6 +60,11 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens.txt
 	$(BIN)/python -m bench.bench_tokens --latency-ms 5 --rounds 200 | tee bench/results/bench_tokens_5ms.txt
 	$(BIN)/python -m bench.refresh_many | tee bench/results/refresh_many.txt
+
+# The GBP sync at Google's quota: about 9 minutes (the quota, not the machine, sets the pace).
+bench-gbp: $(VENV)/.installed-dev
+	mkdir -p bench/results
+	$(BIN)/python -m bench.gbp_sync | tee bench/results/gbp_sync.txt
 
 # A longer load run than CI's (see the README's Reliability section).
 soak: $(VENV)/.installed-dev

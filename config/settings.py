@@ -121,8 +121,10 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# With no broker configured, tasks run eagerly in-process (the embedded default).
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# With no broker configured, tasks run eagerly in-process (the embedded default). Eager tasks
+# still take a producer from the pool: the in-memory transport is named with a host, or kombu
+# warns "No hostname was supplied" on every new connection.
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a killed worker's task is delivered again, not lost
@@ -178,6 +180,8 @@ OAUTH_ALLOW_INSECURE_TRANSPORT = env.bool("OAUTH_ALLOW_INSECURE_TRANSPORT", defa
 # A dev/test OAuth 2.0 provider with a Google Business Profile-shaped API, under /sandbox/.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=False)
 SANDBOX_ACCESS_TOKEN_SECONDS = env.int("SANDBOX_ACCESS_TOKEN_SECONDS", default=3600)
+# With DEBUG off the sandbox refuses to start unless this says so (the test settings do).
+SANDBOX_ALLOW_WITHOUT_DEBUG = env.bool("SANDBOX_ALLOW_WITHOUT_DEBUG", default=False)
 if SANDBOX_ENABLED:
     from sandbox.conf import configure as _configure_sandbox  # noqa: E402
 

@@ -13,6 +13,8 @@ for name, value in {
     "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
     "SECURE_SSL_REDIRECT": "false",
     "SANDBOX_ENABLED": "true",
+    # Production-like (DEBUG off) with the sandbox on: an explicit opt-in, never in production.
+    "SANDBOX_ALLOW_WITHOUT_DEBUG": "true",
     "INTEGRATIONS_BASE_URL": "http://testserver",
     "LOG_LEVEL": "DEBUG",
     "OAUTH_ALLOW_INSECURE_TRANSPORT": "true",
@@ -45,3 +47,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 # Tests measure behaviour, not backoff: keep the waits short (the logic is the same).
 INTEGRATIONS_BACKOFF_BASE_SECONDS = 0.01
 INTEGRATIONS_RETRY_AFTER_CAP_SECONDS = 0.5
+# Tests measure behaviour, not Google's quota: the GBP rate limiter paces at 1,000 requests a
+# second here (the limiter's own tests and the quota tests set their rates).
+GBP_QUOTA_PER_MINUTE = 60_000

@@ -15,9 +15,9 @@ class GbpConfig(AppConfig):
         from .providers import CONSUMER
 
         def enqueue_sync(integration_id):
-            from .tasks import sync_integration
+            from .tasks import enqueue_sync as enqueue
 
-            sync_integration.delay(integration_id)
+            enqueue(integration_id)
 
         consumers.register(consumers.Consumer(
             name=CONSUMER,

@@ -1,13 +1,18 @@
 """Google's Business Profile APIs, as the sync and the connect-time label call them.
 
 google-api-python-client runs with its static discovery documents and an http object that
-sends through the core's one HTTP seam (`integrations.http`). Every call goes through the token
-service's 401 helper (one forced refresh, one retry) and bounded retries on 429, 5xx and network
-errors, waiting where the core's provider calls wait (`integrations.http.wait`).
+sends through the core's one HTTP seam (`integrations.http`). Every request, the connect-time
+label's included, first waits for its slot at the shared rate limiter (`gbp.limiter`, one pace
+per Google API); a 429 tells the limiter to pause and slow down for everyone. Every call goes
+through the token service's 401 helper (one forced refresh, one retry) and bounded retries on
+5xx and network errors, waiting where the core's provider calls wait (`integrations.http.wait`).
 """
 
 import json
 import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
 
 import httplib2
 from googleapiclient.discovery import build
@@ -15,6 +20,7 @@ from googleapiclient.errors import HttpError
 
 from integrations import http, tokens
 
+from . import limiter
 from .conf import settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,7 @@ ENABLE_APIS = (
     "Business Profile Performance APIs for the Google Cloud project, and request Business "
     "Profile API access from Google (until granted, the quota is 0 requests per minute)."
 )
+RESUME_SECONDS = 300  # a sync the quota stopped resumes this much later (or after Retry-After)
 
 
 class ApiError(Exception):
@@ -43,16 +50,43 @@ class ApiError(Exception):
 
 
 class SyncError(Exception):
+    """What stops a sync; `code` is for operators, tools and the pages' plain words."""
+
     def __init__(self, code, message):
         self.code = code
         self.message = message
         super().__init__(f"{code}: {message}")
 
 
+class QuotaExhausted(SyncError):
+    """Google kept answering 429: the sync pauses and resumes `resume_in` seconds later."""
+
+    def __init__(self, resume_in: float):
+        self.resume_in = resume_in
+        super().__init__("rate_limited", "Google's quota for the Business Profile APIs is used "
+                                         "up; the sync pauses and resumes by itself.")
+
+
+class BadData(SyncError):
+    """An answer (or one item of it) that is not what Google documents."""
+
+    def __init__(self, message):
+        super().__init__("bad_data", message)
+
+
+@dataclass
+class V4:
+    """A call to the v4 API (reviews), for which no discovery document ships."""
+
+    method: str
+    url: str
+    body: dict | None = None
+
+
 def _json(content):
     try:
         return json.loads(content)
-    except ValueError:
+    except (TypeError, ValueError):
         return None
 
 
@@ -63,18 +97,27 @@ def _error_message(content) -> str:
     return ""
 
 
-class SeamHttp:
-    """An httplib2.Http look-alike for googleapiclient that sends through integrations.http
-    with the current bearer token (set by the caller before each request)."""
+def send(api, method, url, token, *, body=None, headers=None, max_wait=None):
+    """One HTTP request to one of Google's APIs, in its turn at the rate limiter."""
+    limiter.acquire(api, max_wait=max_wait)
+    headers = {**(headers or {}), "Authorization": f"Bearer {token}"}
+    response = http.request(method, url, data=body, headers=headers)
+    if response.status_code == 429:
+        limiter.slow_down(api, http.retry_after_seconds(response.headers.get("Retry-After")))
+    return response
 
-    def __init__(self):
-        self.token = ""
+
+class SeamHttp:
+    """An httplib2.Http look-alike for googleapiclient: one request, one API, one token."""
+
+    def __init__(self, api, token="", on_send=None):
+        self.api, self.token, self.on_send = api, token, on_send
 
     def request(self, uri, method="GET", body=None, headers=None, redirections=5,
                 connection_type=None):
-        headers = dict(headers or {})
-        headers["Authorization"] = f"Bearer {self.token}"
-        response = http.request(method, uri, data=body, headers=headers)
+        if self.on_send:
+            self.on_send(self.api)
+        response = send(self.api, method, uri, self.token, body=body, headers=headers)
         info = httplib2.Response({"status": str(response.status_code), **response.headers})
         info.reason = response.reason
         return info, response.content
@@ -85,29 +128,34 @@ def account_label(provider, access_token) -> str:
     project without API access yet answers 403, and the connection is still worth keeping)."""
     base = provider.api_base_url or GOOGLE_HOSTS["accounts"]
     try:
-        response = http.request("GET", f"{base}v1/accounts?pageSize=1",
-                                headers={"Authorization": f"Bearer {access_token}"})
-    except http.NetworkError:
+        # The user is waiting on the connect page: a few seconds for a slot at most.
+        response = send("accounts", "GET", f"{base}v1/accounts?pageSize=1", access_token,
+                        max_wait=5)
+    except (http.NetworkError, limiter.Busy):
         return ""
     body = _json(response.content) if response.status_code == 200 else None
     accounts = body.get("accounts") if isinstance(body, dict) else None
     if isinstance(accounts, list) and accounts and isinstance(accounts[0], dict):
-        return str(accounts[0].get("accountName") or "")[:120]
+        label = accounts[0].get("accountName")
+        return label.strip()[:120] if isinstance(label, str) else ""
     return ""
 
 
 class GbpApi:
-    """The three discovery-based APIs and the v4 reviews endpoint, for one integration."""
+    """The three discovery-based APIs and the v4 reviews endpoints, for one integration.
+    Safe to share between a sync's threads (each request gets its own http object)."""
 
     def __init__(self, integration, provider):
         self.integration = integration
-        self.http = SeamHttp()
         self.attempts = settings.GBP_API_ATTEMPTS
+        self.quota_retries = settings.GBP_QUOTA_RETRIES
+        self.calls = Counter()  # requests sent, per API
+        self._count_lock = threading.Lock()
         base = provider.api_base_url
 
         def service(name, version, host):
             options = {"api_endpoint": base or GOOGLE_HOSTS[host]}
-            return build(name, version, http=self.http, static_discovery=True,
+            return build(name, version, http=SeamHttp(host), static_discovery=True,
                          cache_discovery=False, client_options=options)
 
         self.accounts = service("mybusinessaccountmanagement", "v1", "accounts")
@@ -115,54 +163,73 @@ class GbpApi:
         self.performance = service("businessprofileperformance", "v1", "performance")
         self.reviews_base = base or GOOGLE_HOSTS["reviews"]
 
-    def list(self, make_request, key):
-        """Every page of a list call; raises before returning anything if a page fails."""
-        return self.pages(make_request, key)[0]
+    def _count(self, api):
+        with self._count_lock:
+            self.calls[api] += 1
 
-    def pages(self, make_request, key):
-        """(every item over all pages, the last page's body: it carries list-wide totals)."""
+    def list(self, api, make_request, key):
+        """Every item of every page of a list call; raises before returning anything if a
+        page fails, so a partial listing is never taken for a complete one."""
         items, page_token = [], None
         while True:
-            body = self.call(lambda: make_request(page_token))
+            body = self.call(api, lambda: make_request(page_token))
+            if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
+                raise BadData(f"Google's {key} listing was not in the documented shape.")
             items += body.get(key, [])
             page_token = body.get("nextPageToken")
             if not page_token:
-                return items, body
+                return items
+            if not isinstance(page_token, str):
+                raise BadData(f"Google's {key} listing had a malformed page token.")
 
-    def call(self, make_request):
-        """One API call: the 401 helper, bounded retries for 429/5xx/network errors."""
-        for attempt in range(1, self.attempts + 1):
+    def call(self, api, make_request):
+        """One API call: its limiter slot, the 401 helper, 429s waited out at the limiter (up
+        to GBP_QUOTA_RETRIES, then QuotaExhausted), bounded retries for 5xx/network errors."""
+        attempt = quota_waits = 0
+        while True:
             try:
                 return tokens.with_token(self.integration, lambda token: self._execute(
-                    make_request, token))
+                    api, make_request, token))
             except ApiError as exc:
-                retryable = exc.status_code == 429 or exc.status_code >= 500
-                if not retryable or attempt == self.attempts:
+                if exc.status_code == 429:
+                    quota_waits += 1
+                    too_long = (exc.retry_after or 0) > limiter.MAX_PAUSE
+                    if too_long or quota_waits > self.quota_retries:
+                        raise QuotaExhausted(max(exc.retry_after or 0, RESUME_SECONDS)) from None
+                    log.info("integration %s: GBP %s quota exceeded; waiting at the limiter",
+                             self.integration.pk, api)
+                    continue  # the limiter holds the next request back
+                attempt += 1
+                if exc.status_code < 500 or attempt >= self.attempts:
                     raise as_sync_error(exc) from None
                 delay = http.backoff_delay(attempt, exc.retry_after)
             except http.NetworkError as exc:
-                if attempt == self.attempts:
+                attempt += 1
+                if attempt >= self.attempts:
                     raise SyncError(exc.code, "Google's API did not answer; the next sync will "
                                               "try again.") from None
                 delay = http.backoff_delay(attempt, None)
             log.info("integration %s: GBP call retry %s in %.2fs", self.integration.pk, attempt,
                      delay)
             http.wait(delay)
-        raise AssertionError("unreachable")
 
-    def _execute(self, make_request, token):
-        self.http.token = token
+    def _execute(self, api, make_request, token):
         request = make_request()
-        if isinstance(request, str):  # a v4 URL: no discovery document ships for v4
-            response = http.request("GET", request, headers={"Authorization": f"Bearer {token}"})
+        if isinstance(request, V4):
+            self._count(api)
+            body = json.dumps(request.body) if request.body is not None else None
+            headers = {"Content-Type": "application/json"} if body else {}
+            response = send(api, request.method, request.url, token, body=body, headers=headers)
             status, content, headers = response.status_code, response.content, response.headers
             if status == 200:
-                return _json(response.content) or {}
+                return _json(content)
         else:
             try:
-                return request.execute(num_retries=0)
+                return request.execute(http=SeamHttp(api, token, self._count), num_retries=0)
             except HttpError as exc:
                 status, content, headers = exc.resp.status, exc.content, exc.resp
+            except ValueError:  # a 200 whose body is not JSON
+                raise BadData("Google's answer was not JSON.") from None
         retry_after = http.retry_after_seconds(headers.get("retry-after")
                                                or headers.get("Retry-After"))
         raise ApiError(int(status), _error_message(content), retry_after)
@@ -173,9 +240,6 @@ def as_sync_error(exc: ApiError) -> SyncError:
     if exc.status_code == 403:
         return SyncError("permission_denied", f"Google refused access (403). {ENABLE_APIS}"
                                               f"{detail}")
-    if exc.status_code == 429:
-        return SyncError("rate_limited", "Google's quota for the Business Profile APIs was "
-                                         "exceeded; the next sync will try again.")
     if exc.status_code >= 500:
         return SyncError(f"http_{exc.status_code}", "Google's API was unavailable "
                                                     f"({exc.status_code}); the next sync "

@@ -1,4 +1,5 @@
-"""Google Business Profile data of an integration: accounts, locations, daily metrics, reviews.
+"""Google Business Profile data of an integration: accounts, locations, daily metrics, reviews,
+and the state of its sync.
 
 The tables were created by the `integrations` app before GBP became an app of its own; the
 gbp app adopted them in its first migration (see gbp/migrations/0001_initial.py).
@@ -39,6 +40,8 @@ class GbpLocation(models.Model):
     maps_uri = models.URLField(max_length=500, blank=True)
     average_rating = models.DecimalField(max_digits=3, decimal_places=1, null=True, blank=True)
     total_review_count = models.PositiveIntegerField(default=0)
+    # The last full listing of its reviews (the only reading that deletes reviews).
+    reviews_full_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["integration", "name"],
@@ -81,3 +84,41 @@ class GbpReview(models.Model):
         constraints = [models.UniqueConstraint(fields=["location", "review_id"],
                                                name="gbp_review_unique")]
         ordering = ["-create_time"]
+
+
+class GbpSyncState(models.Model):
+    """How an integration's sync is doing: one row per integration, written by the sync.
+
+    The lease (`lease_owner`, `lease_until`) is taken with one conditional UPDATE, like the token
+    service's refresh lease: one sync per integration at a time across threads, processes and
+    machines; a killed holder's lease lapses after GBP_SYNC_LEASE_SECONDS. The page reads the
+    status and progress from here; "Sync now" is throttled on `requested_at`.
+    """
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Idle"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Syncing"
+        PAUSED = "paused", "Paused for Google's quota"
+
+    integration = models.OneToOneField(Integration, on_delete=models.CASCADE, primary_key=True,
+                                       related_name="gbp_sync_state")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(null=True, blank=True)  # the last "Sync now"
+    started_at = models.DateTimeField(null=True, blank=True)  # this run (kept across a pause)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    resume_at = models.DateTimeField(null=True, blank=True)
+    locations_total = models.PositiveIntegerField(default=0)
+    locations_done = models.PositiveIntegerField(default=0)
+    # Locations a paused run finished: its resumption skips them.
+    done_locations = models.JSONField(default=list, blank=True)
+    # The last sync's outcome code ("" when it went well): for pages, tools and monitors.
+    last_error_code = models.CharField(max_length=64, blank=True)
+    # When the last complete sync started: reviews updated before it are stored (the
+    # incremental review reading stops at them).
+    last_complete_started_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"sync state of integration {self.integration_id}: {self.status}"

@@ -1,36 +1,71 @@
 """Celery tasks of the GBP sync. Eager in-process on the embedded default."""
 
+import logging
+
 from celery import shared_task
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from integrations import tokens
 from integrations.models import Integration
 
+from . import schedule, state as sync_state
 from .providers import provider_ids
 
+log = logging.getLogger(__name__)
 
-# Limits: a full GBP backfill of many locations is minutes of API calls, never an hour.
-@shared_task(soft_time_limit=600, time_limit=660)
-def sync_integration(integration_id):
+# A sync stops starting new work after this long and continues in a new task (so a very large
+# account never meets the time limit below; the quota, not the worker, sets its pace).
+BUDGET_SECONDS = 480
+
+
+# Limits: the budget above plus the calls in flight when it ran out.
+@shared_task(bind=True, soft_time_limit=600, time_limit=660)
+def sync_integration(self, integration_id, since=None):
+    """Sync one integration. `since` (the daily run's start): skip it if a sync finished after
+    that, which is what a redelivered copy of a long-countdown message finds."""
     from .sync import GbpSyncService
 
     integration = Integration.objects.filter(pk=integration_id).first()
     if integration is None or integration.status != Integration.Status.ACTIVE:
+        sync_state.unqueue(integration_id)
         return {"skipped": True}
+    if since and _synced_since(integration_id, parse_datetime(since)):
+        return {"skipped": True, "reason": "already synced"}
+    eager = bool(self.request.is_eager)  # in-process: nothing could run it later
     try:
-        return GbpSyncService().sync(integration).as_dict()
+        result = GbpSyncService().sync(integration, budget_seconds=None if eager else BUDGET_SECONDS)
     except tokens.TokenError as exc:
         return {"integration": integration_id, "error": exc.code}
+    if result.deferred and not eager:  # quota exhausted or out of time: carry on later
+        sync_integration.apply_async((integration_id,), countdown=int(result.resume_in))
+    return result.as_dict()
 
 
-# Limits: one indexed query and one message per integration.
+def _synced_since(integration_id, since) -> bool:
+    state = sync_state.get(integration_id)
+    return bool(since and state.finished_at and state.finished_at >= since)
+
+
+def enqueue_sync(integration_id) -> bool:
+    """Queue a sync now (admin's action, "Sync now"); False if the broker cannot be reached."""
+    try:
+        sync_integration.delay(integration_id)
+    except Exception as exc:  # kombu's OperationalError and friends: the broker is down
+        log.error("integration %s: could not queue a GBP sync (%s)", integration_id,
+                  type(exc).__name__)
+        return False
+    return True
+
+
+# Limits: one indexed query, one grouped count and one message per integration.
 @shared_task(soft_time_limit=300, time_limit=360)
 def sync_all():
-    """Enqueue a sync of every active integration whose provider syncs (the daily beat)."""
-    ids = Integration.objects.active().filter(
-        provider__in=provider_ids()).values_list("pk", flat=True)
-    count = 0
-    for integration_id in ids.iterator():
-        sync_integration.delay(integration_id)
-        count += 1
-    return {"enqueued": count}
-
+    """The daily beat: every active integration whose provider syncs, spread across
+    GBP_SYNC_WINDOW_SECONDS by its share of the quota (gbp.schedule)."""
+    started = timezone.now().isoformat()
+    count = last = 0
+    for integration_id, countdown in schedule.plan(schedule.due_ids(provider_ids())):
+        sync_integration.apply_async((integration_id,), {"since": started}, countdown=countdown)
+        count, last = count + 1, countdown
+    return {"enqueued": count, "last_countdown": last}

@@ -6,15 +6,18 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations import display
 from integrations.models import Integration
 from integrations.providers import registry
 
+from . import state as sync_state
 from .charts import line_chart
-from .models import GbpDailyMetric, GbpLocation
+from .models import GbpDailyMetric, GbpLocation, GbpSyncState
 from .providers import is_gbp
 
 CHART_SERIES = {
@@ -74,8 +77,12 @@ def detail(request, integration_id):
         "provider_name": name,
         "syncs": is_gbp(provider),
         "problem": display.problem(integration, name),
+        "sync_failing": display.sync_failing(integration),
+        # Reconnect / Connect again: the same link as the integrations page's card.
+        "connectable": bool(provider and provider.configured),
         "panels": _location_panels(integration),
         "events": integration.events.all()[:10],
+        "sync": _progress(integration),
     }
     return render(request, "gbp/detail.html", context)
 
@@ -83,12 +90,76 @@ def detail(request, integration_id):
 @login_required
 @require_POST
 def sync(request, integration_id):
-    from .tasks import sync_integration
+    """Queue a sync (it runs here on the embedded default), unless one is under way or the last
+    click was less than GBP_SYNC_NOW_MIN_INTERVAL ago; then say so. Success is reported only
+    for a sync that succeeded."""
+    from .tasks import enqueue_sync
 
     integration, provider = _own_gbp_integration(request, integration_id)
     if not is_gbp(provider) or integration.status != Integration.Status.ACTIVE:
         messages.error(request, "This connection cannot be synced right now.")
         return redirect("integrations:index")
-    sync_integration.delay(integration.pk)
-    messages.success(request, f"Sync started for {integration.display_name}.")
+    clicked = timezone.now()
+    allowed, state = sync_state.request_now(integration.pk)
+    if not allowed:
+        messages.info(request, _not_now(state))
+    elif not enqueue_sync(integration.pk):
+        sync_state.unqueue(integration.pk)
+        messages.error(request, "The sync could not be started; please try again in a few "
+                                "minutes.")
+    else:
+        _tell_outcome(request, integration, clicked)
     return redirect("gbp:detail", integration.pk)
+
+
+@login_required
+@require_GET
+def sync_status(request, integration_id):
+    """The sync's progress for the detail page's poll: {"syncing", "text", "done", "total"}."""
+    integration, _ = _own_gbp_integration(request, integration_id)
+    progress = _progress(integration)
+    return JsonResponse({key: progress[key] for key in ("syncing", "text", "done", "total")})
+
+
+def _progress(integration) -> dict:
+    state = GbpSyncState.objects.filter(integration=integration).first()
+    syncing = sync_state.is_syncing(state)
+    done, total = (state.locations_done, state.locations_total) if state else (0, 0)
+    text = ""
+    if syncing and state.status == GbpSyncState.Status.PAUSED:
+        when = timezone.localtime(state.resume_at).strftime("%H:%M") if state.resume_at else ""
+        text = (f"Paused for Google's quota after {done:,} of {total:,} locations"
+                + (f"; resumes at {when}." if when else "; resumes with the next sync."))
+    elif syncing and state.status == GbpSyncState.Status.QUEUED:
+        text = "Sync queued…"
+    elif syncing:
+        text = (f"Syncing… {done:,} of {total:,} locations" if total
+                else "Syncing… listing locations")
+    elif state and state.status == GbpSyncState.Status.PAUSED:
+        text = (f"Paused for Google's quota after {done:,} of {total:,} locations; "
+                "Sync now resumes it.")
+    return {"syncing": syncing, "text": text, "done": done, "total": total}
+
+
+def _not_now(state) -> str:
+    if sync_state.is_syncing(state):
+        return "A sync of this account is already under way; this page shows its progress."
+    minutes = max(1, round(sync_state.seconds_until_allowed(state) / 60))
+    return (f"This account was synced moments ago. You can sync it again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}.")
+
+
+def _tell_outcome(request, integration, clicked):
+    """What became of the sync just queued: finished already (run in-process), or not yet."""
+    state = GbpSyncState.objects.get(integration=integration)
+    if state.status == GbpSyncState.Status.PAUSED:
+        messages.warning(request, "The sync paused for Google's quota; it resumes by itself.")
+    elif state.status != GbpSyncState.Status.IDLE or not state.finished_at or (
+            state.finished_at < clicked):
+        messages.info(request, "Sync queued: this page shows its progress, then the result.")
+    else:
+        integration.refresh_from_db(fields=["last_sync_status"])
+        if integration.last_sync_status == Integration.SyncStatus.OK:
+            messages.success(request, "Sync finished.")
+        else:
+            messages.error(request, "The sync did not finish; see below.")

@@ -1,7 +1,10 @@
 """Admin for operators: filter errored integrations, read why, act; never see a token."""
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from . import consumers, tokens
 from .models import Integration, IntegrationEvent, OAuthCredential
@@ -34,6 +37,7 @@ def credential_summary(cred: OAuthCredential | None) -> str:
 
 class CredentialInline(admin.StackedInline):
     model = OAuthCredential
+    verbose_name = verbose_name_plural = "OAuth credential"
     can_delete = False
     extra = 0
     max_num = 0
@@ -81,10 +85,10 @@ class EventInline(admin.TabularInline):
 
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
-    list_display = (
-        "id", "user", "provider", "account", "status_badge", "last_sync_status", "token_expiry",
-        "last_error",
-    )
+    # Compact enough to show every column, last error included, beside admin's navigation at
+    # 1280 px: long values wrap, the status column carries the sync status too.
+    list_display = ("id", "user", "provider_id", "account", "status_badge", "token_expiry",
+                    "last_error")
     list_filter = (NeedsAttentionFilter, "status", "provider", "last_sync_status")
     search_fields = ("user__email", "user__username", "display_name", "external_id")
     list_select_related = ("user", "credential")
@@ -97,26 +101,53 @@ class IntegrationAdmin(admin.ModelAdmin):
 
     @admin.display(description="account", ordering="display_name")
     def account(self, obj):
-        return obj.display_name or obj.external_id
+        return format_html('<span style="display:inline-block; max-width:16em; '
+                           'overflow-wrap:anywhere">{}</span>', obj.display_name or obj.external_id)
+
+    @admin.display(description="provider", ordering="provider")
+    def provider_id(self, obj):
+        # google_business_profile may break after an underscore instead of widening the table.
+        return mark_safe("_<wbr>".join(escape(part) for part in obj.provider.split("_")))
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="badge-{}">{}</span>', obj.status, obj.get_status_display())
+        return format_html('<span class="badge-{}">{}</span><br><span class="quiet">sync: {}'
+                           '</span>', obj.status, obj.get_status_display(), obj.last_sync_status)
 
     @admin.display(description="token expiry", ordering="credential__expires_at")
     def token_expiry(self, obj):
         cred = getattr(obj, "credential", None)
-        return cred.expires_at if cred else None
+        if cred is None or cred.expires_at is None:
+            return "-"
+        return date_format(timezone.localtime(cred.expires_at), "M j, H:i")
 
     @admin.display(description="last error")
     def last_error(self, obj):
+        """Short and wrapping (a provider's message may hold a long URL); the whole text is in
+        the tooltip and on the change page."""
         cred = getattr(obj, "credential", None)
-        if cred is None or not cred.last_error_code:
-            return obj.last_sync_message if obj.last_sync_status == "error" else ""
-        return f"{cred.last_error_code}: {cred.last_error_message}"[:120]
+        if cred is not None and cred.last_error_code:
+            text = _code_and_message(cred.last_error_code, cred.last_error_message)
+        elif obj.last_sync_status == Integration.SyncStatus.ERROR:
+            text = f"sync: {obj.last_sync_message}"
+        else:
+            return ""
+        short = text if len(text) <= 80 else text[:79] + "…"
+        return format_html('<span title="{}" style="display:inline-block; min-width:10em; '
+                           'max-width:16em; white-space:normal; overflow-wrap:anywhere">{}</span>',
+                           text, short)
 
     def has_add_permission(self, request):
         return False  # integrations are created by the connect flow only
+
+    def has_change_permission(self, request, obj=None):
+        return False  # every field is read-only: the page is for reading; actions act
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Removing an integration is the owner's (after a disconnect revokes it); operators
+        # read here and act through the list's actions.
+        extra_context = {**(extra_context or {}), "show_delete": False}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description="Refresh tokens now")
     def refresh_now(self, request, queryset):
@@ -128,8 +159,9 @@ class IntegrationAdmin(admin.ModelAdmin):
             except tokens.TokenError as exc:
                 failed += 1
                 self.message_user(
-                    request, f"Integration {integration.pk}: {exc}", level=messages.WARNING
-                )
+                    request, f"Integration {integration.pk}: "
+                             f"{_code_and_message(exc.code, exc.message)}",
+                    level=messages.WARNING)
         self.message_user(request, f"Refreshed {ok}, failed {failed}.")
 
     @admin.action(description="Sync now (where a consumer app syncs the provider's data)")
@@ -142,6 +174,12 @@ class IntegrationAdmin(admin.ModelAdmin):
                 started += 1
         self.message_user(request, f"Sync started for {started} integration(s); "
                                    "the result shows in the last sync columns and the history.")
+
+
+def _code_and_message(code: str, message: str) -> str:
+    """"invalid_grant: Token has been expired or revoked.", or the code alone when the message
+    only repeats it."""
+    return code if not message or message.strip() == code else f"{code}: {message}"
 
 
 @admin.register(IntegrationEvent)

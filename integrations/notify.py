@@ -6,7 +6,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from . import signals
+from . import display, signals
 from .conf import settings
 from .models import Integration
 from .providers import registry
@@ -24,10 +24,13 @@ def reauth_required(integration_id: int, code: str, message: str) -> None:
     if not email:
         log.warning("integration %s needs re-auth but its owner has no email", integration_id)
         return
+    provider_name = registry.name_of(integration.provider)
     context = {
         "integration": integration,
-        "provider_name": registry.name_of(integration.provider),
-        "message": message,
+        "provider_name": provider_name,
+        # The words the integrations page uses; the provider's code and message are for
+        # operators (admin, logs, history), never the owner's inbox.
+        "reason": display.reauth_reason(code, provider_name),
         "url": settings.INTEGRATIONS_BASE_URL + reverse("integrations:index"),
     }
     subject = f"Reconnect your {context['provider_name']} account"

@@ -9,9 +9,11 @@ Every failure becomes one typed error with a kind the token service acts on:
 Errors carry a code and a human message scrubbed of every secret sent in the request.
 """
 
+import base64
 import json
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
 
 from oauthlib.oauth2 import WebApplicationClient
 
@@ -37,12 +39,26 @@ class TokenResponse:
                 f"expires_in={self.expires_in} scopes={self.scopes}>")
 
 
-def scrub(text: str, secrets) -> str:
-    """Remove every secret we sent from a provider's text (some servers echo parameters)."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
+def scrub(text, secrets) -> str:
+    """Remove every secret we sent from a provider's text (some servers echo parameters), in
+    the forms we sent it: as is and URL-encoded."""
+    text = str(text)
+    forms = {form for secret in secrets if secret and len(secret) >= 4
+             for form in (secret, quote(secret, safe=""), quote_plus(secret))}
+    for form in sorted(forms, key=len, reverse=True):  # longest first: no partial leftovers
+        text = text.replace(form, "[redacted]")
     return text
+
+
+def client_secrets(provider: Provider) -> list[str]:
+    """The client secret in every form a request carries it: as is, and inside the HTTP Basic
+    credentials (`base64(client_id:client_secret)`, raw or form-encoded as RFC 6749 2.3.1 says)."""
+    secret = provider.client_secret
+    if not secret:
+        return []
+    pairs = {f"{provider.client_id}:{secret}",
+             f"{quote_plus(provider.client_id)}:{quote_plus(secret)}"}
+    return [secret, *(base64.b64encode(pair.encode()).decode() for pair in pairs)]
 
 
 def classify(error: str, description: str, status: int, retry_after=None) -> OAuthError:
@@ -73,15 +89,26 @@ def error_from_response(response, secrets) -> OAuthError:
         return TransientError("rate_limited", "The provider asked us to slow down (429).",
                               status=status, retry_after=retry_after)
     if isinstance(body, dict) and isinstance(body.get("error"), str):
+        # Every provider-supplied string is scrubbed, the error code too: it ends up in logs,
+        # last_error_code, the history, admin and --json output.
+        error = error_code(scrub(body["error"], secrets))
         description = body.get("error_description") or ""
-        return classify(body["error"], scrub(str(description), secrets), status, retry_after)
+        return classify(error, scrub(description, secrets), status, retry_after)
     if status >= 500:
         return TransientError(f"http_{status}", f"The provider answered {status}.", status=status,
                               retry_after=retry_after)
     kind = "not JSON" if body is None else "JSON without the expected fields"
-    ctype = response.headers.get("Content-Type", "unknown").split(";")[0]
+    ctype = response.headers.get("Content-Type", "unknown").split(";")[0].strip()
+    ctype = ctype if re.fullmatch(r"[\w.+-]{1,40}/[\w.+-]{1,60}", ctype) else "unknown"
     return TransientError("malformed_response",
                           f"The provider answered {status} with {kind} ({ctype}).", status=status)
+
+
+def error_code(value: str) -> str:
+    """An OAuth error code as we store it: RFC 6749's printable ASCII, one line, 40 chars at
+    most (a code is a short token; anything else is not one to keep)."""
+    value = "".join(c for c in value if " " <= c <= "~" and c not in '"\\').strip()
+    return value[:40] or "unknown_error"
 
 
 def parse_scopes(value) -> list[str] | None:
@@ -144,7 +171,7 @@ def _post_token(provider: Provider, data: dict, secrets) -> TokenResponse:
                                 headers={"Accept": "application/json"}, **kwargs)
     except http.NetworkError as exc:
         raise TransientError(exc.code, f"No answer from the provider ({exc.code}).") from None
-    return parse_token_response(response, [*secrets, provider.client_secret])
+    return parse_token_response(response, [*secrets, *client_secrets(provider)])
 
 
 def authorization_url(provider: Provider, redirect_uri: str, state: str,
@@ -199,11 +226,32 @@ def userinfo(provider: Provider, access_token: str) -> dict:
     except http.NetworkError as exc:
         raise TransientError(exc.code, f"No answer from the provider ({exc.code}).") from None
     body = parse_json(response)
+    secrets = [access_token, *client_secrets(provider)]
     if response.status_code != 200 or not isinstance(body, dict):
-        raise error_from_response(response, [access_token])
-    account_id = body.get(provider.id_field)
-    if account_id in (None, ""):
+        raise error_from_response(response, secrets)
+    account_id = identity_id(body.get(provider.id_field), provider.id_field)
+    if account_id in secrets:
         raise TransientError("malformed_userinfo",
-                             f"The provider's user info has no {provider.id_field!r}.")
-    name = body.get(provider.name_field) or body.get("email") or body.get("name") or account_id
-    return {"id": str(account_id), "name": str(name)[:255]}
+                             f"The provider's user info has an unusable {provider.id_field!r}.")
+    name = next((v for v in (body.get(provider.name_field), body.get("email"), body.get("name"))
+                 if isinstance(v, str) and v.strip()), account_id)
+    return {"id": account_id, "name": scrub(" ".join(name.split()), secrets)[:255]}
+
+
+MAX_ID_LENGTH = 255  # Integration.external_id
+
+
+def identity_id(value, field_name: str) -> str:
+    """The account id from userinfo: a non-empty string or an integer that fits the column.
+    Anything else (an object, a list, a boolean, 400 characters) is refused, never stored."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        what = "no" if value in (None, "") else "an unusable"
+        raise TransientError("malformed_userinfo",
+                             f"The provider's user info has {what} {field_name!r}.")
+    if len(value) > MAX_ID_LENGTH or not value.isprintable():
+        raise TransientError("malformed_userinfo",
+                             f"The provider's user info has an unusable {field_name!r} "
+                             f"({len(value)} characters).")
+    return value

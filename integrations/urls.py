@@ -11,4 +11,5 @@ urlpatterns = [
     path("connect/<str:provider_id>/", views.connect, name="connect"),
     path("callback/<str:provider_id>/", views.callback, name="callback"),
     path("<int:integration_id>/disconnect/", views.disconnect, name="disconnect"),
+    path("<int:integration_id>/remove/", views.remove, name="remove"),
 ]

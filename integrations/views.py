@@ -4,9 +4,11 @@ Function-based views; someone else's integration is a 404; every state change is
 """
 
 import logging
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,10 +19,14 @@ from django.views.decorators.http import require_GET, require_POST
 from . import consumers, display, health as health_report, metrics as fleet_metrics
 from . import oauth_client, oauth_state, tokens
 from .conf import settings
-from .models import Integration
+from .models import Integration, IntegrationEvent
 from .providers import registry
 
 log = logging.getLogger(__name__)
+
+# An integration id as a query parameter: ASCII digits that fit a 64-bit primary key (str.isdigit
+# also accepts "²" and "٣", which int() or the database then reject with a 500).
+INTEGRATION_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _provider_or_404(provider_id):
@@ -57,12 +63,20 @@ def _connect_error(request, provider, title, message, *, status, missing=()):
     return render(request, "integrations/connect_error.html", context, status=status)
 
 
+def _last_sync_code():
+    """The error code of each integration's latest sync event, in the same query (the event
+    index on (integration, -created_at) serves it)."""
+    events = IntegrationEvent.objects.filter(
+        integration=OuterRef("pk"), kind=IntegrationEvent.Kind.SYNC).order_by("-created_at", "-id")
+    return Subquery(events.values("error_code")[:1])
+
+
 @login_required
 @require_GET
 def index(request):
     integrations = list(
         Integration.objects.filter(user=request.user).select_related("credential")
-        .order_by("provider", "display_name")
+        .annotate(last_sync_code=_last_sync_code()).order_by("provider", "display_name")
     )
     providers = registry.all_providers()
     by_id = {p.id: p for p in providers}
@@ -70,7 +84,11 @@ def index(request):
         provider = by_id.get(integration.provider)
         integration.provider_name = provider.name if provider else integration.provider
         integration.problem = display.problem(integration, integration.provider_name)
+        integration.sync_failing = display.sync_failing(integration)
         integration.health = display.token_health(integration)
+        cred = getattr(integration, "credential", None)
+        integration.scope_labels = [(display.scope_label(s), s) for s in (
+            cred.scopes if cred and isinstance(cred.scopes, list) else []) if isinstance(s, str)]
         consumer = consumers.for_provider(provider)
         integration.detail_url = consumer.detail_url(integration) if (
             consumer and consumer.detail_url) else ""
@@ -78,9 +96,11 @@ def index(request):
             consumer and consumer.sync_url) else ""
         integration.syncs = bool(integration.sync_url)
         integration.connectable = bool(provider and provider.configured)
+    connected = {i.provider for i in integrations if i.status != Integration.Status.DISCONNECTED}
     context = {
         "integrations": integrations,
         "available": [p for p in providers if p.configured],
+        "connected_providers": connected,
         "unconfigured": [p for p in providers if not p.configured],
     }
     return render(request, "integrations/index.html", context)
@@ -96,7 +116,7 @@ def connect(request, provider_id):
         return redirect("integrations:index")
     integration_id = request.GET.get("integration")
     if integration_id:
-        if not integration_id.isdigit():
+        if not INTEGRATION_ID.fullmatch(integration_id):
             raise Http404("Unknown integration")
         integration_id = _integration_or_404(request, int(integration_id)).pk
     verifier = oauth_client.new_code_verifier() if provider.pkce else None
@@ -180,6 +200,24 @@ def disconnect(request, integration_id):
     name = registry.name_of(integration.provider)
     extra = "" if revoked else " (tokens deleted here; the provider was not asked to revoke them)"
     messages.success(request, f"Disconnected {name}: {integration.display_name}{extra}.")
+    return redirect("integrations:index")
+
+
+@login_required
+@require_POST
+def remove(request, integration_id):
+    """Delete a disconnected integration with its history and the data synced from it (the
+    consumers' rows cascade). A connected one must be disconnected first (its access revoked)."""
+    integration = _integration_or_404(request, integration_id)
+    name = registry.name_of(integration.provider)
+    if integration.status != Integration.Status.DISCONNECTED:
+        messages.error(request, f"Disconnect {name}: {integration.display_name} before removing it.")
+        return redirect("integrations:index")
+    label = integration.display_name or integration.external_id
+    pk, provider_id = integration.pk, integration.provider
+    integration.delete()
+    log.info("integration %s (%s) removed by its owner", pk, provider_id)
+    messages.success(request, f"Removed {name}: {label} and the data synced from it.")
     return redirect("integrations:index")
 
 

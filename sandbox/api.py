@@ -5,15 +5,18 @@ Bearer tokens are checked against the sandbox's authorization server (django-oau
 
 import base64
 import json
+import re
 from datetime import date
 
 from django.http import HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from . import data
 from .conf import GBP_SCOPE
 from .faults import api_error, faulty
+from .quota import metered
 
 LOCATION_FIELDS = {
     "name", "title", "storeCode", "storefrontAddress", "websiteUri", "phoneNumbers",
@@ -31,13 +34,15 @@ def authenticate(request, scope=GBP_SCOPE):
     return oauth_request.user, None
 
 
-def page(items, request, default_size, max_size, key):
-    """Slice `items` by pageSize/pageToken the way Google's list methods do."""
+def page(items, request, default_size, max_size, key, params=None):
+    """Slice `items` by pageSize/pageToken the way Google's list methods do (from the query
+    string, or from `params`: a POST method's JSON body)."""
+    params = request.GET if params is None else params
     try:
-        size = int(request.GET.get("pageSize") or default_size)
-        token = request.GET.get("pageToken", "")
+        size = int(params.get("pageSize") or default_size)
+        token = str(params.get("pageToken") or "")
         offset = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
-    except ValueError:
+    except (TypeError, ValueError):
         return api_error(400, "Invalid pageSize or pageToken.")
     if size <= 0 or offset < 0:
         return api_error(400, "pageSize must be positive.")
@@ -54,6 +59,7 @@ def respond(body):
 
 @require_GET
 @faulty("accounts")
+@metered("accounts")
 def accounts_list(request):
     user, error = authenticate(request)
     if error:
@@ -63,6 +69,7 @@ def accounts_list(request):
 
 @require_GET
 @faulty("locations")
+@metered("locations")
 def locations_list(request, account_id):
     user, error = authenticate(request)
     if error:
@@ -95,6 +102,7 @@ def _date_param(request, prefix):
 
 @require_GET
 @faulty("metrics")
+@metered("metrics")
 def fetch_multi_daily_metrics(request, location_id):
     user, error = authenticate(request)
     if error:
@@ -125,6 +133,7 @@ def fetch_multi_daily_metrics(request, location_id):
 
 @require_GET
 @faulty("reviews")
+@metered("reviews")
 def reviews_list(request, account_id, location_id):
     user, error = authenticate(request)
     if error:
@@ -139,6 +148,56 @@ def reviews_list(request, account_id, location_id):
             body["averageRating"] = round(sum(stars) / len(stars), 1)
         body["totalReviewCount"] = len(reviews)
     return respond(body)
+
+
+LOCATION_NAME = re.compile(r"^accounts/([^/]+)/locations/([^/]+)$")
+REVIEW_ORDERS = {"updateTime desc", "rating", "rating desc"}
+BATCH_MAX_LOCATIONS = 50
+
+
+def _stars(review):
+    return data.STARS.index(review["starRating"]) + 1
+
+
+@csrf_exempt
+@require_POST
+@faulty("reviews")
+@metered("reviews")
+def reviews_batch(request, account_id):
+    """v4 accounts.locations.batchGetReviews: the reviews of many locations of one account,
+    paged together, newest update first by default."""
+    user, error = authenticate(request)
+    if error:
+        return error
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return api_error(400, "Invalid JSON payload received.")
+    names = body.get("locationNames") if isinstance(body, dict) else None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return api_error(400, "Request contains an invalid argument: location_names.")
+    if len(names) > BATCH_MAX_LOCATIONS:
+        return api_error(400, f"Request contains an invalid argument: at most "
+                              f"{BATCH_MAX_LOCATIONS} location_names.")
+    order = body.get("orderBy") or "updateTime desc"
+    if order not in REVIEW_ORDERS:
+        return api_error(400, "Request contains an invalid argument: order_by.")
+    username = user.get_username()
+    items = []
+    for name in dict.fromkeys(names):
+        match = LOCATION_NAME.match(name)
+        if not match or match[1] != account_id or data.location_owner(username, match[2]) != account_id:
+            return api_error(404, "Requested entity was not found.")
+        items += [(name, review) for review in data.reviews(username, match[2])
+                  if not (body.get("ignoreRatingOnlyReviews") and not review.get("comment"))]
+    if order == "updateTime desc":
+        items.sort(key=lambda item: (item[1]["updateTime"], item[0], item[1]["reviewId"]),
+                   reverse=True)
+    else:
+        items.sort(key=lambda item: (_stars(item[1]), item[0], item[1]["reviewId"]),
+                   reverse=order == "rating desc")
+    entries = [{"name": name, "review": review} for name, review in items]
+    return respond(page(entries, request, 50, 50, "locationReviews", params=body))
 
 
 @faulty("userinfo")

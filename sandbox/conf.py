@@ -7,6 +7,8 @@ never imports the sandbox.
 
 import os
 
+from django.core.exceptions import ImproperlyConfigured
+
 GBP_SCOPE = "https://www.googleapis.com/auth/business.manage"
 DEFAULT_CLIENT_ID = "sandbox-client"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret-for-development-only"
@@ -29,20 +31,47 @@ def provider_declaration(base_url: str, client_id: str, client_secret: str) -> d
     }
 
 
+TRUE = {"1", "true", "yes", "on"}
+# The longest a fault may delay an answer (the page, the command and the test helper alike):
+# long enough to outlast any client timeout, short enough not to tie up a server thread.
+MAX_LATENCY_MS = 30_000
+
+
+def is_true(value) -> bool:
+    return value is True or str(value).strip().lower() in TRUE
+
+
+def refuse_without_debug(debug, allowed) -> None:
+    """The sandbox hands out tokens to anyone signed in and lets staff break things on purpose:
+    never on a production site. With DEBUG off it starts only when explicitly allowed."""
+    if not debug and not is_true(allowed):
+        raise ImproperlyConfigured(
+            "The sandbox provider is enabled with DEBUG off. It is for development and tests "
+            "only: turn it off (SANDBOX_ENABLED=false), or set SANDBOX_ALLOW_WITHOUT_DEBUG=true "
+            "if this really is a test setup.")
+
+
 def configure(s: dict) -> None:
     """Add the sandbox to a settings module's namespace: `configure(vars())` at its end.
 
-    Reads SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET and SANDBOX_ACCESS_TOKEN_SECONDS from the
-    namespace first, then from the environment.
+    Reads SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_ACCESS_TOKEN_SECONDS and
+    SANDBOX_ALLOW_WITHOUT_DEBUG from the namespace first, then from the environment. Refuses
+    (ImproperlyConfigured) with DEBUG off unless SANDBOX_ALLOW_WITHOUT_DEBUG is true.
     """
     def setting(name, default):
         return s.get(name) or os.environ.get(name) or default
 
+    s["SANDBOX_ALLOW_WITHOUT_DEBUG"] = is_true(setting("SANDBOX_ALLOW_WITHOUT_DEBUG", False))
+    refuse_without_debug(s.get("DEBUG", False), s["SANDBOX_ALLOW_WITHOUT_DEBUG"])
     s["INSTALLED_APPS"] = [*s["INSTALLED_APPS"], "oauth2_provider", "sandbox"]
     s["SANDBOX_ENABLED"] = True
     s["SANDBOX_CLIENT_ID"] = setting("SANDBOX_CLIENT_ID", DEFAULT_CLIENT_ID)
     s["SANDBOX_CLIENT_SECRET"] = setting("SANDBOX_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
     s["SANDBOX_ACCESS_TOKEN_SECONDS"] = int(setting("SANDBOX_ACCESS_TOKEN_SECONDS", 3600))
+    # The GBP API like Google's quota (requests per minute per API, 0: no limit; over it, 429
+    # RESOURCE_EXHAUSTED) and latency (milliseconds added to every GBP API answer; capped).
+    s["SANDBOX_GBP_QUOTA_PER_MINUTE"] = int(setting("SANDBOX_GBP_QUOTA_PER_MINUTE", 0))
+    s["SANDBOX_GBP_LATENCY_MS"] = int(setting("SANDBOX_GBP_LATENCY_MS", 0))
     # Configured like a strict real provider (see the README's Sandbox section).
     s["OAUTH2_PROVIDER"] = {
         "SCOPES": {

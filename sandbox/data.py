@@ -3,9 +3,15 @@
 Everything is derived from the username with a hash, so the same user always sees the same
 accounts, locations, metrics and reviews, and tests can compute exact expected numbers by calling
 these functions.
+
+A user named `agency` has the large-account fixture: one account with 1,000 locations and 20
+reviews each (for the demo and the benchmarks); `agency-300` has 300 locations, `agency-300x5`
+300 locations with 5 reviews each (up to 20,000 locations, 200 reviews each).
 """
 
+import functools
 import hashlib
+import re
 from datetime import date, datetime, timedelta, timezone
 
 METRICS = [
@@ -36,6 +42,17 @@ COMMENTS = [
     "Would come back.",
 ]
 TOWNS = ["Springfield", "Riverton", "Lakeside", "Hill Valley", "Fairview", "Oakdale", "Maplewood"]
+AGENCY = re.compile(r"^agency(?:-(\d{1,5})(?:x(\d{1,3}))?)?$")
+LARGE_DEFAULT = (1000, 20)
+
+
+def large(username: str) -> tuple[int, int] | None:
+    """(locations, reviews per location) of the large-account fixture, or None."""
+    match = AGENCY.match(username)
+    if not match:
+        return None
+    return (min(int(match.group(1) or LARGE_DEFAULT[0]), 20_000),
+            min(int(match.group(2) or LARGE_DEFAULT[1]), 200))
 
 
 def _h(*parts) -> int:
@@ -49,8 +66,13 @@ def subject_id(username: str) -> str:
 
 
 def accounts(username: str) -> list[dict]:
+    return list(_accounts(username))
+
+
+@functools.lru_cache(maxsize=256)
+def _accounts(username: str) -> tuple[dict, ...]:
     result = []
-    for i, kind in enumerate(ACCOUNT_TYPES):
+    for i, kind in enumerate(ACCOUNT_TYPES[:1] if large(username) else ACCOUNT_TYPES):
         account_id = str(10**17 + _h("account", username, i) % 10**17)
         result.append(
             {
@@ -63,20 +85,26 @@ def accounts(username: str) -> list[dict]:
                 "permissionLevel": "OWNER_LEVEL",
             }
         )
-    return result
+    return tuple(result)
 
 
 def account_ids(username: str) -> list[str]:
-    return [a["name"].split("/", 1)[1] for a in accounts(username)]
+    return [a["name"].split("/", 1)[1] for a in _accounts(username)]
 
 
 def locations(username: str, account_id: str) -> list[dict]:
+    return list(_locations(username, account_id))
+
+
+@functools.lru_cache(maxsize=256)
+def _locations(username: str, account_id: str) -> tuple[dict, ...]:
     ids = account_ids(username)
     if account_id not in ids:
-        return []
+        return ()
     index = ids.index(account_id)
+    count = large(username)[0] if large(username) else LOCATIONS_PER_ACCOUNT[index]
     result = []
-    for j in range(LOCATIONS_PER_ACCOUNT[index]):
+    for j in range(count):
         location_id = str(10**18 + _h("location", username, index, j) % 10**18)
         town = TOWNS[_h("town", location_id) % len(TOWNS)]
         result.append(
@@ -105,14 +133,17 @@ def locations(username: str, account_id: str) -> list[dict]:
                 "openInfo": {"status": "OPEN"},
             }
         )
-    return result
+    return tuple(result)
 
 
 def location_owner(username: str, location_id: str) -> str | None:
-    for account_id in account_ids(username):
-        if any(loc["name"] == f"locations/{location_id}" for loc in locations(username, account_id)):
-            return account_id
-    return None
+    return _owners(username).get(location_id)
+
+
+@functools.lru_cache(maxsize=256)
+def _owners(username: str) -> dict:
+    return {loc["name"].split("/", 1)[1]: account_id for account_id in account_ids(username)
+            for loc in _locations(username, account_id)}
 
 
 def metric_value(location_id: str, metric: str, day: date) -> int:
@@ -134,7 +165,13 @@ def daily_values(location_id: str, metric: str, start: date, end: date) -> list[
 
 
 def reviews(username: str, location_id: str) -> list[dict]:
-    count = [23, 4, 11, 0, 7, 2, 15][_h("reviews", location_id) % 7]
+    return list(_reviews(username, location_id))
+
+
+@functools.lru_cache(maxsize=8192)
+def _reviews(username: str, location_id: str) -> tuple[dict, ...]:
+    fixture = large(username)
+    count = fixture[1] if fixture else [23, 4, 11, 0, 7, 2, 15][_h("reviews", location_id) % 7]
     account_id = location_owner(username, location_id)
     result = []
     for k in range(count):
@@ -161,4 +198,4 @@ def reviews(username: str, location_id: str) -> list[dict]:
                 "updateTime": replied.isoformat().replace("+00:00", "Z"),
             }
         result.append(review)
-    return result
+    return tuple(result)

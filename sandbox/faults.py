@@ -12,6 +12,7 @@ import time
 from django.db.models import F, Q
 from django.http import HttpResponse
 
+from .conf import MAX_LATENCY_MS
 from .models import Call, Fault
 
 OAUTH_ENDPOINTS = {"token", "revoke", "authorize", "userinfo"}
@@ -173,8 +174,8 @@ def faulty(endpoint: str):
 
         def answer(request, *args, **kwargs):
             fault = claim_fault(endpoint)
-            if fault and fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000)
+            if fault and fault.latency_ms:  # capped here too, whatever wrote the row
+                time.sleep(min(fault.latency_ms, MAX_LATENCY_MS) / 1000)
             response = fault_response(fault) if fault else None
             if response is None:
                 response = view(request, *args, **kwargs)

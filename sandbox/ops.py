@@ -10,6 +10,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 
+from .conf import MAX_LATENCY_MS
 from .faults import KINDS
 from .models import ENDPOINTS, Call, Fault
 
@@ -43,7 +44,9 @@ def inject(endpoint, kind, times=1, *, status=None, body="", content_type="", re
     if kind not in KINDS:
         raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
     if kind == "hang" and not latency_ms:
-        latency_ms = 30_000
+        latency_ms = MAX_LATENCY_MS
+    if not 0 <= (latency_ms or 0) <= MAX_LATENCY_MS:
+        raise ValueError(f"latency must be between 0 and {MAX_LATENCY_MS} ms")
     if kind == "429" and retry_after is None:
         retry_after = 1
     return Fault.objects.create(

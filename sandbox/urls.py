@@ -35,4 +35,9 @@ urlpatterns = [
         api.reviews_list,
         name="reviews",
     ),
+    re_path(
+        r"^gbp/v4/accounts/(?P<account_id>[^/:]+)/locations:batchGetReviews$",
+        api.reviews_batch,
+        name="reviews-batch",
+    ),
 ]

@@ -1,7 +1,14 @@
-"""The sandbox's own pages: the consent screen and the control page for the demo."""
+"""The sandbox's own pages: the consent screen and the control page for the demo.
+
+Any signed-in user may expire or revoke their own tokens (how a user demos the product);
+fault injection and latency, which affect everyone's calls, are for staff only.
+"""
+
+import functools
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from oauth2_provider.views import AuthorizationView
@@ -33,14 +40,24 @@ class ConsentView(AuthorizationView):
         return super().post(request, *args, **kwargs)
 
 
+def staff_only(view):
+    """Staff only: anyone else (signed in, below login_required) gets a 403."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_staff:
+            raise PermissionDenied("The sandbox's fault controls are for staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @login_required
 def index(request):
-    context = {
-        "faults": Fault.objects.all(),
-        "calls": Call.objects.order_by("-id")[:20],
-        "endpoints": ops.ENDPOINT_NAMES,
-        "kinds": KINDS,
-    }
+    context = {"max_latency_ms": ops.MAX_LATENCY_MS}
+    if request.user.is_staff:
+        context.update(faults=Fault.objects.all(), calls=Call.objects.order_by("-id")[:20],
+                       endpoints=ops.ENDPOINT_NAMES, kinds=KINDS)
     return render(request, "sandbox/index.html", context)
 
 
@@ -50,6 +67,7 @@ def _int_or_none(value):
 
 @login_required
 @require_POST
+@staff_only
 def inject(request):
     try:
         fault = ops.inject(
@@ -69,6 +87,7 @@ def inject(request):
 
 @login_required
 @require_POST
+@staff_only
 def clear(request):
     messages.success(request, f"Cleared {ops.clear_faults()} fault(s).")
     return redirect("sandbox:index")

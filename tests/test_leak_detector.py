@@ -25,7 +25,10 @@ def test_it_catches_a_token_in_a_page(db, client, owner, make_integration):
 
 @pytest.mark.leaks_expected
 def test_it_catches_a_token_in_an_email(db, owner, make_integration, django_capture_on_commit_callbacks):
-    integration = make_integration(owner, "sandbox", access_token="leaky-access-token-789")
+    # The re-auth email shows the page's plain words, not the provider's message; a display
+    # name carrying the token is what reaches the owner's inbox here.
+    integration = make_integration(owner, "sandbox", access_token="leaky-access-token-789",
+                                   display_name="leaky-access-token-789")
     with django_capture_on_commit_callbacks(execute=True):
-        tokens.mark_reauth_required(integration, "invalid_grant", "leaky-access-token-789")
+        tokens.mark_reauth_required(integration, "invalid_grant", "Token has been revoked.")
     assert any("email to" in leak for leak in leaks.find_leaks())

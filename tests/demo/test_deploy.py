@@ -49,9 +49,21 @@ def test_it_refuses_to_run_without_fernet_keys_in_production(tmp_path):
 
 
 def test_it_flags_an_enabled_sandbox_in_a_deploy_check(tmp_path):
-    r = manage(production_env(tmp_path, SANDBOX_ENABLED="true"), "check", "--deploy")
+    env = production_env(tmp_path, SANDBOX_ENABLED="true", SANDBOX_ALLOW_WITHOUT_DEBUG="true")
+    r = manage(env, "check", "--deploy")
     assert r.returncode != 0
     assert "sandbox.E001" in r.stderr + r.stdout
+
+
+def test_it_refuses_to_start_the_sandbox_with_debug_off(tmp_path):
+    r = manage(production_env(tmp_path, SANDBOX_ENABLED="true"), "check")
+    assert r.returncode != 0
+    assert "ImproperlyConfigured" in r.stderr and "SANDBOX_ALLOW_WITHOUT_DEBUG" in r.stderr
+
+
+def test_it_starts_the_sandbox_with_debug_on(tmp_path):
+    r = manage(production_env(tmp_path, SANDBOX_ENABLED="true", DEBUG="true"), "check")
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_it_mounts_no_sandbox_with_production_settings(tmp_path):

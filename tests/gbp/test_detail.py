@@ -30,7 +30,7 @@ def test_it_syncs_now_on_post(connected, sandbox, client):
     assert r.status_code == 302 and r["Location"] == f"/integrations/gbp/{connected.pk}/"
     connected.refresh_from_db()
     assert connected.last_sync_status == "ok"  # eager on the embedded default
-    assert "Sync started" in page_text(client.get(r["Location"]))
+    assert "Sync finished." in page_text(client.get(r["Location"]))
 
 
 def test_it_refuses_to_sync_a_disconnected_integration(connected, sandbox, client):
@@ -39,3 +39,64 @@ def test_it_refuses_to_sync_a_disconnected_integration(connected, sandbox, clien
     assert r.status_code == 302 and r["Location"] == "/integrations/"
     connected.refresh_from_db()
     assert connected.last_sync_status == "never"
+
+
+def locations(integration, titles):
+    from gbp.models import GbpAccount, GbpLocation
+
+    account = GbpAccount.objects.create(integration=integration, name="accounts/1")
+    return [GbpLocation.objects.create(integration=integration, account=account,
+                                       name=f"locations/{n}", title=title)
+            for n, title in enumerate(titles)]
+
+
+@pytest.fixture
+def logged_in(client, owner):
+    client.force_login(owner)
+    return client
+
+
+def test_it_offers_reconnect_where_it_says_reconnect(db, logged_in, owner, make_integration):
+    from integrations import tokens
+
+    integration = make_integration(owner, "sandbox")
+    tokens.mark_reauth_required(integration, "invalid_grant", "Token has been expired or revoked.")
+    html = page_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
+    assert "Reconnect to continue." in html
+    link = f'href="/integrations/connect/sandbox/?integration={integration.pk}&amp;next='
+    assert link in html and ">Reconnect</a>" in html
+
+
+def test_it_says_the_data_of_a_disconnected_integration_is_not_updated(db, logged_in, owner,
+                                                                       make_integration):
+    integration = make_integration(owner, "sandbox", status="disconnected")
+    locations(integration, ["Bakery"])
+    html = page_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
+    assert "no longer updated" in html and "Bakery" in html
+    assert f'action="/integrations/{integration.pk}/remove/"' in html
+    assert "Connect again" in html and "Sync now" not in html
+
+
+def test_it_lets_you_jump_between_locations(db, logged_in, owner, make_integration):
+    integration = make_integration(owner, "sandbox")
+    rows = locations(integration, ["Bakery", "Café", "Deli"])
+    html = page_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
+    assert 'class="location-nav"' in html and "3 locations" in html
+    for row in rows:
+        assert f'href="#location-{row.pk}"' in html and f'id="location-{row.pk}"' in html
+
+
+def test_it_shows_users_plain_words_when_google_refuses(connected, sandbox, client):
+    from html import unescape
+
+    sandbox.inject("metrics", "403", times=None)
+    GbpSyncService().sync(connected)
+    connected.refresh_from_db()
+    assert connected.last_sync_status == "error"
+    assert "123456789" in connected.last_sync_message  # operators keep the detail
+    for url in (f"/integrations/gbp/{connected.pk}/", "/integrations/"):
+        html = unescape(page_text(client.get(url)))
+        assert "can't be synced right now; we've been told" in html and "Sync failing" in html
+        for operator_text in ("Cloud project", "123456789", "operator must enable",
+                              "console.developers.google.com"):
+            assert operator_text not in html, (url, operator_text)

@@ -33,6 +33,11 @@ TABLE = [
      {"anon": 302, "other": 302, "owner": 302, "staff": 200}),
     ("/sandbox/", "get", {"anon": LOGIN, "other": 200, "owner": 200, "staff": 200}),
     ("/sandbox/faults/clear/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
+    ("/sandbox/faults/clear/", "post", {"anon": LOGIN, "other": 403, "owner": 403, "staff": 302}),
+    ("/sandbox/faults/inject/", "post", {"anon": LOGIN, "other": 403, "owner": 403, "staff": 302}),
+    # The owner's remove is tested in test_remove.py (an active integration is not removed).
+    ("/integrations/{id}/remove/", "post", {"anon": LOGIN, "other": 404, "staff": 404}),
+    ("/integrations/{id}/remove/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
 ]
 CASES = [(url, method, role, status) for url, method, expected in TABLE
          for role, status in expected.items()]

@@ -112,3 +112,39 @@ def test_it_refreshes_from_admin(connected, sandbox, client, staff):
     assert "Refreshed 1, failed 0" in r.content.decode()
     connected.credential.refresh_from_db()
     assert connected.credential.access_token != before
+
+
+def test_it_heads_the_credential_inline_in_words(db, admin_client_, owner, make_integration):
+    integration = make_integration(owner)
+    html = admin_client_.get(
+        reverse("admin:integrations_integration_change", args=[integration.pk])).content.decode()
+    assert "OAuth credential" in html and "o auth credential" not in html.lower()
+
+
+def test_it_shows_a_read_only_change_page_without_save_or_delete(db, admin_client_, owner,
+                                                                  make_integration):
+    integration = make_integration(owner)
+    url = reverse("admin:integrations_integration_change", args=[integration.pk])
+    html = admin_client_.get(url).content.decode()
+    assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert "deletelink" not in html and "Close" in html
+    assert admin_client_.post(url, {}).status_code == 403
+
+
+def test_it_says_each_failure_once_in_action_messages(connected, sandbox, client, staff, owner):
+    sandbox.revoke_grant(owner)
+    client.force_login(staff)
+    r = client.post(reverse("admin:integrations_integration_changelist"),
+                    {"action": "refresh_now", "_selected_action": [connected.pk]}, follow=True)
+    html = r.content.decode()
+    assert f"Integration {connected.pk}: invalid_grant" in html
+    assert html.lower().count(f"integration {connected.pk}:") == 1
+    assert "invalid_grant: invalid_grant" not in html
+    assert "Refreshed 0, failed 1" in html
+
+
+def test_it_keeps_the_last_error_column_short(db, admin_client_, owner, make_integration):
+    long = "Google refused access (403). " + "An operator must enable the APIs. " * 10
+    make_integration(owner, last_sync_status="error", last_sync_message=long)
+    html = admin_client_.get(reverse("admin:integrations_integration_changelist")).content.decode()
+    assert "overflow-wrap:anywhere" in html and "…" in html

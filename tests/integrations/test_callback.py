@@ -181,3 +181,29 @@ def test_it_shows_no_token_on_any_page(sandbox, logged_in, owner):
     for url in ("/integrations/", r["Location"], f"/integrations/{cred.integration_id}/"):
         html = page_text(logged_in.get(url))
         assert cred.access_token not in html and cred.refresh_token not in html
+
+
+@pytest.mark.parametrize("sub", [{"id": "1"}, ["1"], True, 1.5, "x" * 400, "", "a\nb"])
+def test_it_stores_nothing_from_an_unusable_account_id(sandbox, logged_in, owner, sub):
+    import json
+
+    back = sandbox.consent(owner, start(logged_in))
+    sandbox.inject("userinfo", "status", status=200,
+                   body=json.dumps({"sub": sub, "email": "shop@example.com"}))
+    r = finish(logged_in, back)
+    assert r.status_code == 502
+    assert "could not read which" in page_text(r)
+    assert no_integrations()
+
+
+def test_it_takes_a_numeric_account_id_and_ignores_a_name_of_the_wrong_type(sandbox, logged_in,
+                                                                            owner):
+    import json
+
+    back = sandbox.consent(owner, start(logged_in))
+    sandbox.inject("userinfo", "status", status=200,
+                   body=json.dumps({"sub": 1234567, "email": {"value": "x"}, "name": "A" * 600}))
+    assert finish(logged_in, back).status_code == 302
+    integration = Integration.objects.get()
+    assert integration.external_id == "1234567"
+    assert integration.display_name.startswith("A" * 200) and len(integration.display_name) <= 255

@@ -86,3 +86,17 @@ def test_it_drops_an_offsite_next(db, logged_in):
 def test_it_404s_a_reconnect_of_someone_elses_integration(db, logged_in, other, make_integration):
     theirs = make_integration(other)
     assert logged_in.get(f"/integrations/connect/sandbox/?integration={theirs.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("bad", ["%C2%B2", "%D9%A3", "1" * 5000, "9" * 30, "-1", "1e3", "%201"])
+def test_it_404s_a_bad_integration_id(db, logged_in, bad):
+    r = logged_in.get(f"/integrations/connect/sandbox/?integration={bad}")
+    assert r.status_code == 404
+    assert "integrations_oauth_states" not in logged_in.session
+
+
+def test_it_starts_a_reconnect_of_your_own_integration(db, logged_in, owner, make_integration):
+    mine = make_integration(owner, "sandbox")
+    start(logged_in, query=f"?integration={mine.pk}")
+    flows = logged_in.session["integrations_oauth_states"].values()
+    assert [f["integration"] for f in flows] == [mine.pk]

@@ -1,3 +1,5 @@
+from html import unescape
+
 import pytest
 
 from integrations import tokens
@@ -57,3 +59,72 @@ def test_it_shows_no_token(db, logged_in, owner, make_integration):
     html = page_text(logged_in.get("/integrations/"))
     assert integration.credential.access_token not in html
     assert "SECRET" not in html
+
+
+OPERATOR_TEXT = ("Google refused access (403). An operator must enable the My Business APIs for "
+                 "the Google Cloud project. Google said: My Business Business Information API "
+                 "has not been used in project 123456789 before or it is disabled. Enable it by "
+                 "visiting https://console.developers.google.com/apis/api/x?project=123456789")
+
+
+def failed_sync(integration, code, message=OPERATOR_TEXT):
+    from django.utils import timezone
+
+    from integrations.models import Integration, IntegrationEvent
+
+    Integration.objects.filter(pk=integration.pk).update(
+        last_sync_status="error", last_sync_message=message, last_synced_at=timezone.now())
+    IntegrationEvent.objects.record(integration.pk, "sync", "error", error_code=code,
+                                    message=message)
+
+
+def test_it_shows_a_failing_sync_in_plain_words(db, logged_in, owner, make_integration):
+    failed_sync(make_integration(owner, "sandbox"), "permission_denied")
+    html = unescape(page_text(logged_in.get("/integrations/")))
+    assert "Connected" in html and "Sync failing" in html
+    assert "This account's data can't be synced right now; we've been told." in html
+    assert "123456789" not in html and "operator must enable" not in html.lower()
+    assert "console.developers.google.com" not in html
+    assert "Needs reconnect" not in html
+
+
+def test_it_says_a_temporary_sync_failure_will_be_retried(db, logged_in, owner, make_integration):
+    failed_sync(make_integration(owner, "sandbox"), "http_503", "Google's API was unavailable")
+    html = page_text(logged_in.get("/integrations/"))
+    assert "Sync failing" in html and "the next sync will try again" in html
+    assert "Google's API was unavailable" not in html
+
+
+def test_it_shows_the_granted_permissions_and_since_when(db, logged_in, owner, make_integration):
+    make_integration(owner, "sandbox", scopes=[
+        "openid", "email", "https://www.googleapis.com/auth/business.manage"])
+    html = page_text(logged_in.get("/integrations/"))
+    assert "Connected since" in html and "Permissions" in html
+    assert ">business.manage<" in html
+    assert 'title="https://www.googleapis.com/auth/business.manage"' in html
+
+
+def test_it_says_just_now_not_zero_minutes_ago(db, logged_in, owner, make_integration):
+    from django.utils import timezone
+
+    make_integration(owner, "sandbox", last_refreshed_at=timezone.now())
+    html = page_text(logged_in.get("/integrations/"))
+    assert "just now" in html and "0 minutes ago" not in html
+
+
+def test_it_offers_another_account_where_one_is_connected(db, logged_in, owner, make_integration):
+    html = page_text(logged_in.get("/integrations/"))
+    assert "Add another account" not in html
+    make_integration(owner, "sandbox")
+    html = page_text(logged_in.get("/integrations/"))
+    assert html.count("Add another account") == 1
+
+
+def test_it_offers_to_remove_a_disconnected_integration(db, logged_in, owner, make_integration):
+    integration = make_integration(owner, "sandbox", status="disconnected")
+    failed_sync(integration, "reauth_required", "Reconnect needed: invalid_grant")
+    html = page_text(logged_in.get("/integrations/"))
+    assert f'action="/integrations/{integration.pk}/remove/"' in html and ">Remove<" in html
+    assert "no longer updated" in html
+    assert "Last sync" not in html and "Reconnect needed" not in html
+    assert "Disconnect<" not in html

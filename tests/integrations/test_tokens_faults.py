@@ -208,3 +208,48 @@ def test_it_escalates_a_long_run_of_transient_failures(connected, sandbox, waits
     cred = stored(connected)
     assert cred.integration.status == "reauth_required"
     assert cred.refresh_token  # kept: it may still be valid once the provider is back
+
+
+def echoed_secrets(settings, refresh_token):
+    """What a provider could echo back: every secret we sent, in the forms we sent it."""
+    import base64
+    from urllib.parse import quote_plus
+
+    client_id, secret = settings.SANDBOX_CLIENT_ID, settings.SANDBOX_CLIENT_SECRET
+    return {
+        "client secret": secret,
+        "url-encoded secret": quote_plus(secret + "/+="),
+        "basic": base64.b64encode(f"{client_id}:{secret}".encode()).decode(),
+        "basic, form-encoded": base64.b64encode(
+            f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()).decode(),
+        "refresh token": refresh_token,
+    }
+
+
+@pytest.mark.parametrize("form", ["client secret", "basic", "basic, form-encoded",
+                                  "refresh token"])
+@pytest.mark.parametrize("field", ["error", "error_description"])
+def test_it_scrubs_secrets_a_provider_echoes_in_any_error_field(connected, sandbox, waits,
+                                                                settings, caplog, form, field):
+    secret = echoed_secrets(settings, connected.credential.refresh_token)[form]
+    body = {"error": "invalid_request", "error_description": "bad request"}
+    body[field] = f"{secret}"
+    sandbox.inject("token", "status", times=None, status=400, body=json.dumps(body))
+    with pytest.raises(tokens.TokenError) as failed:
+        tokens.ensure_fresh(connected, force=True)
+    cred = stored(connected)
+    events = IntegrationEvent.objects.filter(integration=connected)
+    seen = [str(failed.value), failed.value.code, failed.value.message, cred.last_error_code,
+            cred.last_error_message, caplog.text,
+            *events.values_list("error_code", flat=True), *events.values_list("message", flat=True)]
+    assert not [text for text in seen if secret in text]
+    assert "[redacted]" in cred.last_error_code + cred.last_error_message
+
+
+def test_it_keeps_an_error_code_short_and_on_one_line(connected, sandbox, waits):
+    body = {"error": "weird\r\ncode " + "x" * 300, "error_description": "no"}
+    sandbox.inject("token", "status", times=None, status=400, body=json.dumps(body))
+    with pytest.raises(tokens.RefreshFailed) as failed:
+        tokens.ensure_fresh(connected, force=True)
+    assert "\n" not in failed.value.code and len(failed.value.code) <= 64
+    assert stored(connected).last_error_code == failed.value.code

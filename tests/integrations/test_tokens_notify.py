@@ -64,3 +64,19 @@ def test_it_carries_no_token_in_errors(connected, sandbox):
         tokens.ensure_fresh(connected, force=True)
     text = str(failed.value) + repr(failed.value) + failed.value.message
     assert "[redacted]" in failed.value.message and secret not in text
+
+
+@pytest.mark.parametrize("code,words", [
+    ("invalid_grant", "says our access was revoked or has expired"),
+    ("undecryptable", "can no longer read the stored credentials"),
+    ("some_new_code", "This connection stopped working."),
+])
+def test_it_emails_plain_words_not_the_provider_code(db, owner, make_integration,
+                                                     django_capture_on_commit_callbacks,
+                                                     code, words):
+    integration = make_integration(owner, "sandbox")
+    with django_capture_on_commit_callbacks(execute=True):
+        tokens.mark_reauth_required(integration, code, "Token has been expired or revoked.")
+    body = mail.outbox[0].body
+    assert words in body
+    assert code not in body and "Token has been expired" not in body

@@ -101,12 +101,50 @@ def test_it_controls_faults_from_the_command(db, capsys):
     assert not Fault.objects.exists()
 
 
-def test_it_controls_faults_from_the_page(db, client, owner):
-    client.force_login(owner)
+def test_it_controls_faults_from_the_page(db, client, staff):
+    client.force_login(staff)
     r = client.post("/sandbox/faults/inject/", {"endpoint": "metrics", "kind": "503", "times": "2"})
     assert r.status_code == 302
     assert Fault.objects.get().kind == "503"
     assert b"metrics: 503" in client.get("/sandbox/").content
+
+
+def test_it_keeps_fault_controls_from_non_staff(db, client, owner):
+    from sandbox import ops
+
+    ops.inject("metrics", "503")
+    client.force_login(owner)
+    r = client.post("/sandbox/faults/inject/", {"endpoint": "token", "kind": "hang"})
+    assert r.status_code == 403
+    assert client.post("/sandbox/faults/clear/").status_code == 403
+    assert list(Fault.objects.values_list("endpoint", flat=True)) == ["metrics"]
+    html = client.get("/sandbox/").content.decode()
+    assert "Inject a fault" not in html and "metrics: 503" not in html
+    assert "Revoke my grant" in html  # their own grant stays theirs to break
+
+
+def test_it_lets_any_user_expire_and_revoke_their_own_tokens(db, client, owner):
+    client.force_login(owner)
+    assert client.post("/sandbox/me/expire/").status_code == 302
+    assert client.post("/sandbox/me/revoke/").status_code == 302
+
+
+def test_it_caps_latency_everywhere(db, client, staff):
+    from django.core.management.base import CommandError
+
+    from sandbox import ops
+    from sandbox.testing import Sandbox
+
+    with pytest.raises(ValueError):
+        Sandbox("http://testserver").inject("token", "latency", latency_ms=30_001)
+    with pytest.raises(CommandError, match="30000"):
+        call_command("sandbox", "fault", "token", "hang", "--latency-ms", "600000")
+    client.force_login(staff)
+    r = client.post("/sandbox/faults/inject/", {"endpoint": "token", "kind": "latency",
+                                                "latency_ms": "3600000"}, follow=True)
+    assert "between 0 and 30000 ms" in r.content.decode()
+    assert not Fault.objects.exists()
+    assert ops.inject("token", "hang").latency_ms == 30_000  # the default hang is the cap
 
 
 def test_it_refuses_unknown_fault_kinds(db):

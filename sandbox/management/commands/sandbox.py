@@ -23,7 +23,8 @@ class Command(BaseCommand):
         fault.add_argument("--body", default="")
         fault.add_argument("--content-type", default="")
         fault.add_argument("--retry-after", type=int)
-        fault.add_argument("--latency-ms", type=int, default=0)
+        fault.add_argument("--latency-ms", type=int, default=0,
+                           help=f"at most {ops.MAX_LATENCY_MS}")
         sub.add_parser("clear", help="remove every fault")
         for name, text in (("expire", "expire a user's access tokens"),
                            ("revoke", "revoke a user's grant")):
@@ -39,11 +40,14 @@ class Command(BaseCommand):
         self.stdout.write(f"sandbox client {verb}: {app.client_id} -> {app.redirect_uris}")
 
     def do_fault(self, endpoint, kind, times, **opts):
-        fault = ops.inject(
-            endpoint, kind, times or None, status=opts["status"], body=opts["body"],
-            content_type=opts["content_type"], retry_after=opts["retry_after"],
-            latency_ms=opts["latency_ms"],
-        )
+        try:
+            fault = ops.inject(
+                endpoint, kind, times or None, status=opts["status"], body=opts["body"],
+                content_type=opts["content_type"], retry_after=opts["retry_after"],
+                latency_ms=opts["latency_ms"],
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"injected: {fault}")
 
     def do_clear(self, **opts):

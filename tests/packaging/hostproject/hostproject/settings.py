@@ -106,4 +106,7 @@ OAUTH_ALLOW_INSECURE_TRANSPORT = True
 if os.environ.get("HOSTPROJECT_SANDBOX", "1") == "1":
     from sandbox.conf import configure
 
+    # DEBUG is off here (production-like tests): the sandbox must be allowed explicitly.
+    SANDBOX_ALLOW_WITHOUT_DEBUG = True
+
     configure(vars())

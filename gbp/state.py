@@ -1,0 +1,131 @@
+"""The sync's state row (GbpSyncState): its lease, its progress, and the "Sync now" throttle.
+
+Every change that must be decided once is one conditional UPDATE (like the token service's
+refresh lease): it works the same on PostgreSQL and SQLite, across threads, processes and
+machines, and holds no transaction open while the sync talks to Google.
+"""
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .conf import settings
+from .models import GbpSyncState
+
+Status = GbpSyncState.Status
+RESUMABLE_FOR = timedelta(days=1)  # a pause older than this starts over
+QUEUED_FOR = timedelta(hours=1)  # a queued sync no worker picked up by then is not shown
+
+
+def get(integration_id) -> GbpSyncState:
+    state = GbpSyncState.objects.filter(integration_id=integration_id).first()
+    if state is None:
+        try:
+            with transaction.atomic():
+                state = GbpSyncState.objects.create(integration_id=integration_id)
+        except IntegrityError:  # created meanwhile by another process
+            state = GbpSyncState.objects.get(integration_id=integration_id)
+    return state
+
+
+def _free(now):
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+def acquire(integration_id, owner) -> GbpSyncState | None:
+    """Take the sync lease; None if another sync of this integration holds it. A paused run
+    (recent enough) is resumed: its start and finished locations are kept."""
+    state = get(integration_id)
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.GBP_SYNC_LEASE_SECONDS)
+    resume = (state.status == Status.PAUSED and state.started_at is not None
+              and state.started_at > now - RESUMABLE_FOR)
+    fields = {"lease_owner": owner, "lease_until": until, "status": Status.RUNNING,
+              "resume_at": None}
+    if not resume:
+        fields.update(started_at=now, done_locations=[], locations_done=0, locations_total=0)
+    if not GbpSyncState.objects.filter(_free(now), pk=integration_id).update(**fields):
+        return None
+    state.refresh_from_db()
+    return state
+
+
+def renew(integration_id, owner):
+    until = timezone.now() + timedelta(seconds=settings.GBP_SYNC_LEASE_SECONDS)
+    GbpSyncState.objects.filter(pk=integration_id, lease_owner=owner).update(lease_until=until)
+
+
+def progress(integration_id, owner, done, total):
+    until = timezone.now() + timedelta(seconds=settings.GBP_SYNC_LEASE_SECONDS)
+    GbpSyncState.objects.filter(pk=integration_id, lease_owner=owner).update(
+        locations_done=done, locations_total=total, lease_until=until)
+
+
+def finish(integration_id, owner, *, ok, error_code, started_at):
+    fields = {"status": Status.IDLE, "lease_owner": "", "lease_until": None,
+              "finished_at": timezone.now(), "last_error_code": error_code,
+              "done_locations": [], "resume_at": None}
+    if ok:
+        fields["last_complete_started_at"] = started_at
+    GbpSyncState.objects.filter(pk=integration_id, lease_owner=owner).update(**fields)
+
+
+def release(integration_id, owner):
+    """Give the lease up if this owner still holds it (a sync that ended without finish() or
+    pause(), on an error below us): the next sync need not wait for it to lapse."""
+    GbpSyncState.objects.filter(pk=integration_id, lease_owner=owner).update(
+        status=Status.IDLE, lease_owner="", lease_until=None)
+
+
+def pause(integration_id, owner, *, resume_in, done_locations, done, total):
+    GbpSyncState.objects.filter(pk=integration_id, lease_owner=owner).update(
+        status=Status.PAUSED, lease_owner="", lease_until=None,
+        resume_at=timezone.now() + timedelta(seconds=resume_in),
+        done_locations=sorted(done_locations), locations_done=done, locations_total=total)
+
+
+def request_now(integration_id) -> tuple[bool, GbpSyncState]:
+    """"Sync now": (True, state) if this click may start a sync, else (False, state) when a
+    sync is under way or the last click was less than GBP_SYNC_NOW_MIN_INTERVAL ago."""
+    state = get(integration_id)
+    now = timezone.now()
+    if is_syncing(state, now):
+        return False, state
+    since = now - timedelta(seconds=settings.GBP_SYNC_NOW_MIN_INTERVAL)
+    allowed = Q(requested_at__isnull=True) | Q(requested_at__lte=since)
+    taken = GbpSyncState.objects.filter(allowed, _free(now), pk=integration_id).exclude(
+        status=Status.QUEUED, requested_at__gt=now - QUEUED_FOR).update(
+        requested_at=now, status=Status.QUEUED)
+    state.refresh_from_db()
+    return bool(taken), state
+
+
+def unqueue(integration_id):
+    """The sync could not be queued after all: show nothing under way (the throttle stays)."""
+    GbpSyncState.objects.filter(pk=integration_id, status=Status.QUEUED).update(
+        status=Status.IDLE)
+
+
+def is_syncing(state: GbpSyncState | None, now=None) -> bool:
+    """Running (with a live lease), queued by "Sync now" recently, or paused until its resume
+    time (after it, "Sync now" may resume it: nothing else will on the embedded default)."""
+    if state is None:
+        return False
+    now = now or timezone.now()
+    if state.status == Status.RUNNING:
+        return state.lease_until is not None and state.lease_until > now
+    if state.status == Status.QUEUED:
+        return state.requested_at is not None and state.requested_at > now - QUEUED_FOR
+    return (state.status == Status.PAUSED and state.resume_at is not None
+            and state.resume_at > now)
+
+
+def seconds_until_allowed(state: GbpSyncState, now=None) -> int:
+    """How long until "Sync now" is accepted again (0: now)."""
+    if state.requested_at is None:
+        return 0
+    now = now or timezone.now()
+    ready = state.requested_at + timedelta(seconds=settings.GBP_SYNC_NOW_MIN_INTERVAL)
+    return max(0, int((ready - now).total_seconds() + 0.999))
