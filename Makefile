@@ -46,10 +46,12 @@ run: demo
 
 # The everyday suite leaves out the slow runs (markers `load` and `packaging`); CI and
 # `make test-all` run them. pytest exits 5 when it collects no tests: not a failure.
+# Two pytest-xdist workers: most tests wait on a live server or a browser, not on a core.
 PYTEST_MARKERS ?= not load and not packaging
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev
 	@echo "Everyday suite (-m '$(PYTEST_MARKERS)'): the load and packaging runs are slow; make test-all or CI runs them."
-	$(BIN)/python -m pytest -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
 test-all:
 	$(MAKE) test PYTEST_MARKERS=""

@@ -39,11 +39,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # SQLite tests use a file, not shared-cache memory: the live server thread, worker threads and
 # helper processes then lock it like production does (WAL, busy timeout, immediate writers).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # One file per pytest-xdist worker; the processes a test starts inherit their worker's.
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     os.environ.setdefault(
-        "TEST_SQLITE_PATH",
-        os.path.join(tempfile.gettempdir(), f"integrations-test-{os.getpid()}.sqlite3"),
+        f"TEST_SQLITE_PATH_{_worker}",
+        os.path.join(tempfile.gettempdir(), f"integrations-test-{os.getpid()}-{_worker}.sqlite3"),
     )
-    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_SQLITE_PATH"]}  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": os.environ[f"TEST_SQLITE_PATH_{_worker}"]}  # noqa: F405
 # Tests measure behaviour, not backoff: keep the waits short (the logic is the same).
 INTEGRATIONS_BACKOFF_BASE_SECONDS = 0.01
 INTEGRATIONS_RETRY_AFTER_CAP_SECONDS = 0.5
