@@ -157,7 +157,7 @@ def make_integration(username):
     return integration
 
 
-# --- measuring -------------------------------------------------------------------------------------
+# --- measuring ------------------------------------------------------------------------------------
 def calls_since(call_id):
     from django.db.models import Count
 
@@ -283,7 +283,8 @@ def explain_metrics_read(integration):
 
     from gbp.models import GbpDailyMetric, GbpLocation
 
-    ids = list(GbpLocation.objects.filter(integration=integration).values_list("pk", flat=True)[:25])
+    ids = list(GbpLocation.objects.filter(integration=integration)
+               .values_list("pk", flat=True)[:25])
     since = timezone.now().date() - timedelta(days=7)
     return GbpDailyMetric.objects.filter(location_id__in=ids, date__gte=since).values_list(
         "location_id", "metric", "date", "value").explain()
@@ -351,7 +352,8 @@ def main():
         server.kill()
         server.wait()
     report = {
-        "database": connection.vendor, "latency_ms": args.latency_ms, "quota_per_minute": args.quota,
+        "database": connection.vendor, "latency_ms": args.latency_ms,
+        "quota_per_minute": args.quota,
         "concurrency": args.concurrency, "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "runs": runs, "two_processes": pair, "metrics_read_plan": plan,

@@ -523,7 +523,7 @@ class _Run:
             name__in=list(parsed)).delete()[0]
 
 
-# --- what Google sends, checked (gbp.fields) -------------------------------------------------------
+# --- what Google sends, checked (gbp.fields) ------------------------------------------------------
 def parse_account(item):
     item = fields.mapping(item, "an account")
     name = fields.name(item.get("name"), "accounts/", 100, "an account")
@@ -593,7 +593,7 @@ def parse_review(item):
     }
 
 
-# --- writes --------------------------------------------------------------------------------------
+# --- writes ---------------------------------------------------------------------------------------
 def upsert(model, scope: dict, parsed: dict, names: list, *, delete_missing: bool):
     """Bulk create-or-update rows of `scope` keyed by `name`: one SELECT, then only what
     changed. Returns (rows written, rows deleted)."""
@@ -637,7 +637,11 @@ def _finish(integration, result, elapsed):
             duration_ms=int(elapsed * 1000))
     integration.last_sync_status, integration.last_synced_at = status, now
     integration.last_sync_message = result.message
-    level = logging.INFO if result.ok else logging.WARNING
-    log.log(level, "integration %s: GBP sync %s %s (%s of %s locations, %s API calls)",
-            integration.pk, "ok" if result.ok else "failed", result.error_code,
-            result.locations_done, result.locations_total, sum(result.calls.values()))
+    calls = sum(result.calls.values())
+    if result.ok:
+        log.info("integration %s: GBP sync ok (%s locations, %s API calls)", integration.pk,
+                 result.locations_total, calls)
+    else:  # the operator's words too: which API to enable, what Google said
+        log.warning("integration %s: GBP sync failed %s (%s of %s locations, %s API calls): %s",
+                    integration.pk, result.error_code, result.locations_done,
+                    result.locations_total, calls, result.message)

@@ -34,7 +34,8 @@ def sync_integration(self, integration_id, since=None):
         return {"skipped": True, "reason": "already synced"}
     eager = bool(self.request.is_eager)  # in-process: nothing could run it later
     try:
-        result = GbpSyncService().sync(integration, budget_seconds=None if eager else BUDGET_SECONDS)
+        budget = None if eager else BUDGET_SECONDS
+        result = GbpSyncService().sync(integration, budget_seconds=budget)
     except tokens.TokenError as exc:
         return {"integration": integration_id, "error": exc.code}
     if result.deferred and not eager:  # quota exhausted or out of time: carry on later

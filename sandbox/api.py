@@ -186,7 +186,8 @@ def reviews_batch(request, account_id):
     items = []
     for name in dict.fromkeys(names):
         match = LOCATION_NAME.match(name)
-        if not match or match[1] != account_id or data.location_owner(username, match[2]) != account_id:
+        owner = data.location_owner(username, match[2]) if match else None
+        if not match or match[1] != account_id or owner != account_id:
             return api_error(404, "Requested entity was not found.")
         items += [(name, review) for review in data.reviews(username, match[2])
                   if not (body.get("ignoreRatingOnlyReviews") and not review.get("comment"))]

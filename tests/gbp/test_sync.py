@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from integrations import http, tokens
 from gbp.sync import METRICS, GbpSyncService
-from gbp.models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
+from gbp.models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview, GbpSyncState
 from integrations.models import IntegrationEvent
 from sandbox import data
 
@@ -104,7 +104,10 @@ def test_it_tells_the_operator_what_to_do_on_403(connected, sandbox):
     connected.refresh_from_db()
     assert connected.status == "active"  # not the user's problem
     assert "enable" in connected.last_sync_message and "Google Cloud project" in connected.last_sync_message
-    assert connected.events.filter(kind="sync", outcome="error").exists()
+    event = connected.events.get(kind="sync", outcome="error")  # admin's history: the code and
+    assert event.error_code == "permission_denied" and "enable" in event.message  # the text
+    state = GbpSyncState.objects.get(integration=connected)  # the code, for the pages' words
+    assert state.last_error_code == "permission_denied" and state.status == "idle"
 
 
 def test_it_backs_off_on_429_and_completes(connected, sandbox, monkeypatch):
