@@ -5,7 +5,7 @@ The tables were created by the `integrations` app before GBP became an app of it
 gbp app adopted them in its first migration (see gbp/migrations/0001_initial.py).
 """
 
-from django.db import models
+from django.db import models, transaction
 
 from integrations.models import Integration
 
@@ -122,3 +122,28 @@ class GbpSyncState(models.Model):
 
     def __str__(self):
         return f"sync state of integration {self.integration_id}: {self.status}"
+
+
+def upsert_named(model, scope: dict, parsed: dict, names: list, *, delete_missing: bool):
+    """Bulk create-or-update rows of `scope` keyed by `name`: one SELECT, then only what
+    changed. Returns (rows written, rows deleted)."""
+    existing = {row.name: row for row in model.objects.filter(**scope)}
+    new, changed = [], []
+    for key, values in parsed.items():
+        row = existing.get(key)
+        if row is None:
+            new.append(model(**scope, name=key, **values))
+        elif any(getattr(row, f) != values[f] for f in names):
+            for f in names:
+                setattr(row, f, values[f])
+            changed.append(row)
+    with transaction.atomic():
+        model.objects.bulk_create(new, batch_size=500)
+        if changed:
+            model.objects.bulk_update(changed, names, batch_size=500)
+        deleted = 0
+        if delete_missing:
+            gone = [row.pk for key, row in existing.items() if key not in parsed]
+            if gone:
+                deleted = model.objects.filter(pk__in=gone).delete()[0]
+    return len(new) + len(changed), deleted

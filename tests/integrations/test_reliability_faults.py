@@ -118,22 +118,28 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_refresh(sandbox, owner, wo
 @pytest.mark.redis
 def test_it_loses_nothing_when_a_worker_is_killed_mid_sync(connected, sandbox, owner, settings,
                                                          worker_env):
-    worker_env = dict(worker_env, GBP_BACKFILL_DAYS="10")
+    # One location at a time, so that the kill lands part-way; a short sync lease, so that the
+    # next sync need not wait out the killed one's 15 minutes.
+    worker_env = dict(worker_env, GBP_BACKFILL_DAYS="10", GBP_SYNC_CONCURRENCY="1",
+                      GBP_SYNC_LEASE_SECONDS="3")
     sandbox.inject("metrics", "latency", times=None, latency_ms=700)
     worker = Worker(worker_env, concurrency=1).start()
     try:
         enqueue = ("from gbp.tasks import sync_integration; "
                    f"sync_integration.delay({connected.pk})")
         assert worker.command("shell", "-c", enqueue).returncode == 0
-        assert wait_until(lambda: GbpDailyMetric.objects.exists(), timeout=60)
+        # Killed while it fetches metrics (the locations are written first).
+        assert wait_until(lambda: GbpLocation.objects.exists(), timeout=60)
     finally:
         kill(worker)
     sandbox.clear()
     in_flight.wait_idle(timeout=30)
-    partial = GbpDailyMetric.objects.count()
     locations = sum(len(data.locations(owner.username, a)) for a in data.account_ids(owner.username))
-    assert 0 < partial < locations * 7 * 10  # stopped part-way; what was written stays
+    assert GbpLocation.objects.count() == locations  # what was written stays
+    assert GbpDailyMetric.objects.count() < locations * 7 * 10  # stopped part-way
+    assert Integration.objects.get(pk=connected.pk).last_sync_status != "ok"
     assert_intact([connected])
+    time.sleep(3.5)  # the killed sync's lease lapses
 
     again = Worker(worker_env, concurrency=1).start()
     try:

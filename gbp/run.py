@@ -1,0 +1,381 @@
+"""One run of a GBP sync: the fetching (on the pool's threads) and the writing (one thread).
+
+gbp.sync.GbpSyncService starts a run under the sync's lease and records its outcome; see there
+for what a sync does and in which order.
+"""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+
+from integrations import proactive
+
+from . import fields, state as sync_state
+from .client import V4, BadData, GbpApi, QuotaExhausted, SyncError
+from .conf import page_size, settings
+from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
+from .models import upsert_named
+from .parse import METRICS, READ_MASK, parse_account, parse_location, parse_metrics, parse_review
+from .result import Paused, SyncResult, _Metrics, _Problem, _Reviews, _Stop, fail
+
+log = logging.getLogger("gbp.sync")
+
+LOCATION_FIELDS = ["account_id", "title", "store_code", "address", "website", "phone", "category",
+                   "maps_uri"]
+REVIEW_FIELDS = ["reviewer_name", "star_rating", "comment", "create_time", "update_time",
+                 "reply_comment", "reply_update_time"]
+REVIEW_MARGIN = timedelta(days=1)  # Google may show a review a while after its updateTime
+FLUSH_LOCATIONS = 25  # metrics are written for this many locations at a time
+PROGRESS_SECONDS = 2.0
+MAX_PROBLEMS_SHOWN = 3
+
+
+class Run:
+    """One sync of one integration: the fetching (any thread) and the writing (this thread)."""
+
+    def __init__(self, integration, provider, state, owner, concurrency, budget_seconds):
+        self.integration, self.provider, self.state, self.owner = (integration, provider, state,
+                                                                   owner)
+        self.concurrency = max(1, concurrency)
+        self.deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+        self.result = SyncResult()
+        self.api = None
+        self.now = timezone.now()
+        self.end = self.now.date() - timedelta(days=1)
+        self.prior_done = set(state.done_locations or [])
+        self.metrics_done, self.reviews_done, self.failed = set(), set(), set()
+        self.metrics_buffer = []
+        self.stop = None
+        self.out_of_time = False
+        self.bad_data = False  # some item failed because of what Google sent
+        self.locations = {}
+        self.total = 0
+        self.last_progress = 0.0
+        self.lock = threading.Lock()
+        complete = state.last_complete_started_at
+        self.watermark = complete - REVIEW_MARGIN if complete else None
+
+    # --- the run ----------------------------------------------------------------------------
+    def execute(self):
+        self.api = GbpApi(self.integration, self.provider)
+        accounts = self.sync_accounts()
+        self.sync_locations(accounts)
+        locations = list(GbpLocation.objects.filter(integration=self.integration)
+                         .select_related("account").order_by("pk"))
+        self.locations = {loc.pk: loc for loc in locations}
+        self.total = len(locations)
+        self.prior_done &= set(self.locations)
+        self.result.locations_total = self.total
+        self.report_progress(force=True)
+        units = self.units(locations)
+        if self.concurrency > 1:
+            proactive.in_threads(units, self.concurrency, self.work, self.take)
+        else:
+            for unit in units:
+                self.take(self.work(unit))
+        self.flush_metrics()
+        self.report_progress(force=True)
+        if isinstance(self.stop, QuotaExhausted):
+            raise Paused(self.stop.resume_in, self.stop.message, "rate_limited")
+        if self.stop is not None:
+            raise self.stop.error
+        if self.out_of_time:
+            raise Paused(0, "the sync's time budget ran out; it continues in a new task.",
+                          "time_budget")
+        self.summarise()
+
+    def stopping(self) -> bool:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self.out_of_time = True
+        return self.stop is not None or self.out_of_time
+
+    def units(self, locations):
+        """The work, lazily: per group of an account's locations, its reviews reading and then
+        each location's metrics (so both APIs are busy at once)."""
+        first_starts = self.metrics_starts()
+        by_account = {}
+        for loc in locations:
+            if loc.pk not in self.prior_done:
+                by_account.setdefault(loc.account_id, []).append(loc)
+        group_size = page_size("review_locations")
+        for locs in by_account.values():
+            full = [loc for loc in locs if self.needs_full_reviews(loc)]
+            later = [loc for loc in locs if not self.needs_full_reviews(loc)]
+            for kind, pending in ((True, full), (False, later)):
+                for i in range(0, len(pending), group_size):
+                    group = pending[i:i + group_size]
+                    if self.stopping():
+                        return
+                    yield ("reviews", group, kind)
+                    for loc in group:
+                        if self.stopping():
+                            return
+                        yield ("metrics", loc, first_starts.get(loc.pk))
+
+    def needs_full_reviews(self, loc) -> bool:
+        if self.watermark is None or loc.reviews_full_synced_at is None:
+            return True
+        every = timedelta(days=settings.GBP_FULL_REVIEW_SYNC_DAYS)
+        return loc.reviews_full_synced_at <= self.now - every
+
+    def metrics_starts(self) -> dict:
+        """Per location, the first day to fetch (one grouped query for the integration)."""
+        last = dict(GbpDailyMetric.objects.filter(location__integration=self.integration)
+                    .values("location_id").annotate(m=Max("date")).values_list("location_id", "m"))
+        backfill = self.end - timedelta(days=settings.GBP_BACKFILL_DAYS - 1)
+        revision = timedelta(days=settings.GBP_REVISION_DAYS)
+        return {pk: min(self.end, last[pk] - revision) if pk in last else backfill
+                for pk in self.locations}
+
+    # --- fetching (on the pool's threads) ------------------------------------------------------
+    def work(self, unit):
+        try:
+            if unit[0] == "metrics":
+                return self.fetch_metrics(unit[1], unit[2])
+            return self.fetch_reviews(unit[1], unit[2])
+        except QuotaExhausted as exc:
+            return exc
+        except SyncError as exc:
+            # Wrong data, or a location gone since the listing (404): that item fails, the rest
+            # goes on. Anything else (403, an outage, a revoked grant) stops the run.
+            if not isinstance(exc, BadData) and exc.code != "http_404":
+                return _Stop(exc)
+            self.bad_data = self.bad_data or isinstance(exc, BadData)
+            locations = [unit[1]] if unit[0] == "metrics" else unit[1]
+            what = (f"location {unit[1].name}: metrics" if unit[0] == "metrics"
+                    else f"reviews of {len(unit[1])} location(s)")
+            return _Problem(locations, f"{what}: {exc.message}")
+        except Exception as exc:  # SyncError, token errors, anything else: the run stops
+            return _Stop(exc)
+
+    def fetch_metrics(self, loc, start) -> _Metrics:
+        start = start or self.end
+        performance = self.api.performance
+        body = self.api.call("performance", lambda: performance.locations()
+                             .fetchMultiDailyMetricsTimeSeries(
+            location=loc.name, dailyMetrics=METRICS,
+            dailyRange_startDate_year=start.year, dailyRange_startDate_month=start.month,
+            dailyRange_startDate_day=start.day, dailyRange_endDate_year=self.end.year,
+            dailyRange_endDate_month=self.end.month, dailyRange_endDate_day=self.end.day))
+        return _Metrics(loc, start, self.end, parse_metrics(body, start, self.end))
+
+    def fetch_reviews(self, locs, full) -> _Reviews:
+        """One account's group of locations, newest first; incremental readings stop at the
+        first review stored unchanged that is older than the last complete sync."""
+        account = locs[0].account
+        by_name = {f"{account.name}/locations/{loc.location_id}": loc for loc in locs}
+        stored = {} if full else {
+            (loc_pk, rid): updated for loc_pk, rid, updated in GbpReview.objects.filter(
+                location__in=locs).values_list("location_id", "review_id", "update_time")}
+        url = f"{self.api.reviews_base}v4/{account.name}/locations:batchGetReviews"
+        items, clean, page_token = {}, True, None
+        while True:
+            body = {"locationNames": list(by_name), "pageSize": page_size("reviews"),
+                    "orderBy": "updateTime desc", "ignoreRatingOnlyReviews": False}
+            if page_token:
+                body["pageToken"] = page_token
+            page = fields.mapping(self.api.call("reviews", lambda: V4("POST", url, body)),
+                                  "Google's reviews answer")
+            for entry in fields.items(page.get("locationReviews"), "the reviews"):
+                try:
+                    entry = fields.mapping(entry, "a review")
+                    loc = by_name.get(entry.get("name"))
+                    if loc is None:
+                        raise BadData("a review of a location that was not asked for")
+                    review_id, values = parse_review(entry.get("review"))
+                except BadData as exc:
+                    self.note_problem(f"a review: {exc.message}")
+                    self.bad_data, clean = True, False
+                    continue
+                key = (loc.pk, review_id)
+                updated = values["update_time"]
+                if (not full and updated is not None and key in stored
+                        and stored[key] == updated and updated < self.watermark):
+                    return _Reviews(locs, full, items, clean)
+                items.setdefault(key, values)
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return _Reviews(locs, full, items, clean)
+            if not isinstance(page_token, str):
+                raise BadData("Google's reviews answer had a malformed page token")
+
+    # --- writing (this thread) ---------------------------------------------------------------
+    def take(self, outcome):
+        if isinstance(outcome, _Metrics):
+            self.metrics_buffer.append(outcome)
+            if len(self.metrics_buffer) >= FLUSH_LOCATIONS:
+                self.flush_metrics()
+        elif isinstance(outcome, _Reviews):
+            self.write_reviews(outcome)
+        elif isinstance(outcome, _Problem):
+            self.note_problem(outcome.message)
+            self.failed.update(loc.pk for loc in outcome.locations)
+        elif self.stop is None:  # _Stop or QuotaExhausted: the first one wins
+            self.stop = outcome
+        self.report_progress()
+
+    def note_problem(self, message):
+        with self.lock:
+            self.result.problems.append(message)
+
+    def flush_metrics(self):
+        batch, self.metrics_buffer = self.metrics_buffer, []
+        if not batch:
+            return
+        ids = [m.location.pk for m in batch]
+        start = min(m.start for m in batch)
+        existing = {(loc, metric, day): value for loc, metric, day, value in
+                    GbpDailyMetric.objects.filter(location_id__in=ids, date__gte=start,
+                                                  date__lte=self.end)
+                    .values_list("location_id", "metric", "date", "value")}
+        changed = [GbpDailyMetric(location_id=m.location.pk, metric=metric, date=day, value=value)
+                   for m in batch for (metric, day), value in m.rows.items()
+                   if existing.get((m.location.pk, metric, day)) != value]
+        if changed:
+            GbpDailyMetric.objects.bulk_create(
+                changed, batch_size=1000, update_conflicts=True,
+                unique_fields=["location", "metric", "date"], update_fields=["value"])
+        self.result.metric_rows += len(changed)
+        for m in batch:
+            self.result.start_date = min(filter(None, [self.result.start_date, m.start]))
+        self.result.end_date = self.end
+        self.metrics_done.update(ids)
+
+    def write_reviews(self, fetched: _Reviews):
+        ids = [loc.pk for loc in fetched.locations]
+        rows = GbpReview.objects.filter(location_id__in=ids)
+        if not fetched.full:  # only the reviews read; a full listing also needs the rest
+            rows = rows.filter(review_id__in={rid for _, rid in fetched.items})
+        existing = {(row[1], row[2]): (row[0], row[3:]) for row in rows.values_list(
+            "pk", "location_id", "review_id", *REVIEW_FIELDS)}
+        changed = [GbpReview(location_id=loc_pk, review_id=rid, **values)
+                   for (loc_pk, rid), values in fetched.items.items()
+                   if existing.get((loc_pk, rid), (None, None))[1]
+                   != tuple(values[f] for f in REVIEW_FIELDS)]
+        with transaction.atomic():
+            if changed:
+                GbpReview.objects.bulk_create(
+                    changed, batch_size=500, update_conflicts=True,
+                    unique_fields=["location", "review_id"], update_fields=REVIEW_FIELDS)
+            self.result.reviews += len(changed)
+            if fetched.full and fetched.clean:  # a complete listing: what is gone, is gone
+                stale = [pk for key, (pk, _) in existing.items() if key not in fetched.items]
+                for i in range(0, len(stale), 500):
+                    self.result.deleted += GbpReview.objects.filter(
+                        pk__in=stale[i:i + 500]).delete()[0]
+                GbpLocation.objects.filter(pk__in=ids).update(reviews_full_synced_at=self.now)
+            if changed or (fetched.full and fetched.clean):
+                self.update_ratings(fetched.locations)
+        self.reviews_done.update(ids)
+
+    def update_ratings(self, locs):
+        """Average rating and review count per location, from the stored reviews."""
+        stats = {row["location_id"]: row for row in GbpReview.objects.filter(
+            location__in=locs).values("location_id").annotate(
+            n=Count("pk"), rated=Count("pk", filter=Q(star_rating__gt=0)),
+            stars=Sum("star_rating"))}
+        changed = []
+        for loc in locs:
+            row = stats.get(loc.pk, {"n": 0, "rated": 0, "stars": 0})
+            value = (fields.rating(row["stars"] or 0, row["rated"]), row["n"])
+            if (loc.average_rating, loc.total_review_count) != value:
+                loc.average_rating, loc.total_review_count = value
+                changed.append(loc)
+        if changed:
+            GbpLocation.objects.bulk_update(changed, ["average_rating", "total_review_count"])
+
+    def report_progress(self, force=False):
+        """Locations finished of the total, on the state row (and the lease renewed)."""
+        now = time.monotonic()
+        if not force and now - self.last_progress < PROGRESS_SECONDS:
+            return
+        self.last_progress = now
+        self.result.locations_done = len(self.done()) + len(self.failed - self.done())
+        sync_state.progress(self.integration.pk, self.owner, self.result.locations_done,
+                            self.total)
+
+    def done(self) -> set:
+        return self.prior_done | (self.metrics_done & self.reviews_done)
+
+    def pause(self, resume_in, reason, code):
+        result = self.result
+        result.ok, result.deferred, result.resume_in = False, True, resume_in
+        result.error_code = code
+        done = self.done()
+        result.locations_done = len(done)
+        result.message = (f"Paused after {len(done)} of {self.total} location(s): {reason}")
+        result.calls = dict(self.api.calls) if self.api else {}
+        sync_state.pause(self.integration.pk, self.owner, resume_in=resume_in,
+                         done_locations=done, done=len(done), total=self.total)
+        log.info("integration %s: GBP sync paused after %s of %s locations (%s); resumes in "
+                 "%.0fs", self.integration.pk, len(done), self.total, result.error_code,
+                 resume_in)
+
+    def summarise(self):
+        result = self.result
+        calls = sum(self.api.calls.values())
+        done = len(self.done())
+        if result.problems:
+            shown = "; ".join(result.problems[:MAX_PROBLEMS_SHOWN])
+            more = len(result.problems) - MAX_PROBLEMS_SHOWN
+            fail(result, "bad_data" if self.bad_data else "partial",
+                  f"Synced {done} of {self.total} location(s); {len(result.problems)} item(s) "
+                  f"failed: {shown}" + (f" (and {more} more)" if more > 0 else "") + ".")
+            return
+        result.message = (f"Synced {self.total} location(s): {result.locations} updated, "
+                          f"{result.metric_rows} metric value(s) and {result.reviews} review(s) "
+                          f"written, {result.deleted} removed; {calls} API call(s).")
+
+    # --- accounts and locations (this thread) ----------------------------------------------------
+    def sync_accounts(self):
+        api = self.api
+        items = api.list("accounts", lambda token: api.accounts.accounts().list(
+            pageSize=page_size("accounts"), pageToken=token), "accounts")
+        parsed, clean = {}, True
+        for item in items:
+            try:
+                name, values = parse_account(item)
+            except BadData as exc:
+                self.note_problem(f"an account: {exc.message}")
+                self.bad_data, clean = True, False
+                continue
+            parsed.setdefault(name, values)
+        written, deleted = upsert_named(GbpAccount, {"integration": self.integration}, parsed,
+                                  ["account_name", "type", "role"], delete_missing=clean)
+        self.result.accounts += written
+        self.result.deleted += deleted
+        return list(GbpAccount.objects.filter(integration=self.integration, name__in=parsed)
+                    .order_by("pk"))
+
+    def sync_locations(self, accounts):
+        """Every account's listing first (a failed page raises before anything is written),
+        then one bulk upsert; locations no longer listed go only after a clean listing."""
+        api = self.api
+        parsed, clean_accounts = {}, []
+        for account in accounts:
+            items = api.list("locations", lambda token, a=account: api.locations.accounts()
+                             .locations().list(parent=a.name, readMask=READ_MASK,
+                                               pageSize=page_size("locations"),
+                                               pageToken=token), "locations")
+            clean = True
+            for item in items:
+                try:
+                    name, values = parse_location(item)
+                except BadData as exc:
+                    self.note_problem(f"a location of {account.name}: {exc.message}")
+                    self.bad_data, clean = True, False
+                    continue
+                parsed.setdefault(name, {**values, "account_id": account.pk})
+            if clean:
+                clean_accounts.append(account)
+        written, _ = upsert_named(GbpLocation, {"integration": self.integration}, parsed,
+                            LOCATION_FIELDS, delete_missing=False)
+        self.result.locations += written
+        self.result.deleted += GbpLocation.objects.filter(
+            integration=self.integration, account__in=clean_accounts).exclude(
+            name__in=list(parsed)).delete()[0]
