@@ -24,6 +24,9 @@ REAUTH_DEFAULT = "This connection stopped working."
 # history show it; users read these words.
 SYNC_RETRY_WORDS = "{provider} was busy or unavailable at the last sync; the next sync will try again."
 SYNC_DEFAULT_WORDS = "This account's data can't be synced right now; we've been told."
+SYNC_PARTIAL_WORDS = ("Some of this account's data couldn't be synced; the rest is up to date. "
+                      "We've been told.")
+SYNC_PARTIAL_CODES = {"partial", "bad_data"}
 SYNC_RETRY_CODES = re.compile(r"rate_limited|http_5\d\d|timeout|connection_error|request_error|"
                               r"temporarily_unavailable|server_error")
 
@@ -45,6 +48,8 @@ def last_sync_code(integration: Integration) -> str:
 def sync_problem(code: str, provider_name: str) -> str:
     if SYNC_RETRY_CODES.fullmatch(code or ""):
         return SYNC_RETRY_WORDS.format(provider=provider_name)
+    if code in SYNC_PARTIAL_CODES:
+        return SYNC_PARTIAL_WORDS
     return SYNC_DEFAULT_WORDS
 
 

@@ -95,6 +95,14 @@ def test_it_says_a_temporary_sync_failure_will_be_retried(db, logged_in, owner, 
     assert "Google's API was unavailable" not in html
 
 
+def test_it_says_when_only_part_of_a_sync_failed(db, logged_in, owner, make_integration):
+    failed_sync(make_integration(owner, "sandbox"), "bad_data",
+                "Synced 8 of 9 location(s); 1 item(s) failed: location locations/3: title")
+    html = unescape(page_text(logged_in.get("/integrations/")))
+    assert "Some of this account's data couldn't be synced; the rest is up to date." in html
+    assert "locations/3" not in html
+
+
 def test_it_shows_the_granted_permissions_and_since_when(db, logged_in, owner, make_integration):
     make_integration(owner, "sandbox", scopes=[
         "openid", "email", "https://www.googleapis.com/auth/business.manage"])
