@@ -10,7 +10,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} \
            INTEGRATIONS_BASE_URL=$${INTEGRATIONS_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test test-all setup migrate demo worker beat bench bench-gbp bench-refresh soak clean help
+.PHONY: run test test-all setup migrate demo worker beat bench bench-fleet bench-gbp bench-refresh soak clean help
 
 help:
 	@echo "make run    - set up and serve on http://$(HOST):$(PORT) (demo user: demo / demo)"
@@ -64,6 +64,14 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.refresh_many | tee bench/results/refresh_many.txt
 
 # The GBP sync at Google's quota: about 9 minutes (the quota, not the machine, sets the pace).
+# The scale benchmarks: PostgreSQL (DATABASE_URL, a database of their own) and Redis (REDIS_URL).
+bench-fleet: $(VENV)/.installed-dev
+	mkdir -p bench/results
+	$(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens_pg.txt
+	FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef} $(BIN)/python -m bench.seed --n 1000000 --truncate | tee bench/results/seed.txt
+	FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef} $(BIN)/python -m bench.fleet_scale | tee bench/results/fleet_scale.txt
+	$(BIN)/python -m bench.fleet | tee bench/results/fleet.txt
+
 bench-gbp: $(VENV)/.installed-dev
 	mkdir -p bench/results
 	$(BIN)/python -m bench.gbp_sync | tee bench/results/gbp_sync.txt
