@@ -64,13 +64,17 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.refresh_many | tee bench/results/refresh_many.txt
 
 # The GBP sync at Google's quota: about 9 minutes (the quota, not the machine, sets the pace).
-# The scale benchmarks: PostgreSQL (DATABASE_URL, a database of their own) and Redis (REDIS_URL).
+# The scale benchmarks on PostgreSQL and Redis, each in a database of its own (create them
+# first: createdb -h 127.0.0.1 -U postgres bench; createdb ... fleet). REDIS_URL is required.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
+FLEET_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fleet
+FLEET_ENV := FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef} DATABASE_URL=$(FLEET_DATABASE_URL)
 bench-fleet: $(VENV)/.installed-dev
 	mkdir -p bench/results
-	$(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens_pg.txt
-	FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef} $(BIN)/python -m bench.seed --n 1000000 --truncate | tee bench/results/seed.txt
-	FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef} $(BIN)/python -m bench.fleet_scale | tee bench/results/fleet_scale.txt
-	$(BIN)/python -m bench.fleet | tee bench/results/fleet.txt
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens_pg.txt
+	$(FLEET_ENV) $(BIN)/python -m bench.seed --n 1000000 --truncate | tee bench/results/seed.txt
+	$(FLEET_ENV) $(BIN)/python -m bench.fleet_scale | tee bench/results/fleet_scale.txt
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.fleet | tee bench/results/fleet.txt
 
 bench-gbp: $(VENV)/.installed-dev
 	mkdir -p bench/results
