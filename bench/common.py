@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -72,3 +73,31 @@ def make_integrations(n, *, expires_in=timedelta(hours=1), batch=2000):
             for row in rows
         ])
     return Integration.objects.filter(user=user).order_by("pk")
+
+
+class QueryCounter:
+    """Counts every statement on every connection of this process (one per pool thread)."""
+
+    def __init__(self):
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):
+        with self.lock:
+            self.count += 1
+        return execute(sql, params, many, context)
+
+    def install(self):
+        """On every connection: the ones open now and the ones opened later."""
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
+        def count_on(sender, connection, **kwargs):
+            if self not in connection.execute_wrappers:
+                connection.execute_wrappers.append(self)
+
+        connection_created.connect(count_on, weak=False)
+        for conn in connections.all():
+            if self not in conn.execute_wrappers:
+                conn.execute_wrappers.append(self)
+        return self

@@ -29,9 +29,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+from bench.common import QueryCounter
 
 ROOT = Path(__file__).resolve().parent.parent
 ENDPOINT_API = {"accounts": "accounts", "locations": "locations", "metrics": "performance",
@@ -63,32 +64,6 @@ def setup(env):
     import django
 
     django.setup()
-
-
-class QueryCounter:
-    """Counts every statement on every connection of this process (one per pool thread)."""
-
-    def __init__(self):
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, execute, sql, params, many, context):
-        with self.lock:
-            self.count += 1
-        return execute(sql, params, many, context)
-
-    def install(self):
-        from django.db import connections
-        from django.db.backends.signals import connection_created
-
-        def count_on(sender, connection, **kwargs):
-            if self not in connection.execute_wrappers:
-                connection.execute_wrappers.append(self)
-
-        connection_created.connect(count_on, weak=False)
-        for conn in connections.all():  # the ones already open
-            if self not in conn.execute_wrappers:
-                conn.execute_wrappers.append(self)
 
 
 # --- the sandbox, served by a process of its own --------------------------------------------------
@@ -183,11 +158,11 @@ class WriteTimer:
     """Time the sync's own thread spends writing (the one writer), by wrapping its methods."""
 
     def __init__(self):
-        from gbp import sync
+        from gbp import run
 
         self.seconds = 0.0
         for name in ("flush_metrics", "write_reviews"):
-            setattr(sync._Run, name, self.timed(getattr(sync._Run, name)))
+            setattr(run.Run, name, self.timed(getattr(run.Run, name)))
 
     def timed(self, method):
         def wrapper(*args, **kwargs):

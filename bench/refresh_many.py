@@ -12,24 +12,10 @@ import argparse
 import json
 import multiprocessing
 import resource
-import threading
 import time
 from datetime import timedelta
 
-from bench.common import make_integrations, setup_django, token_server, use_provider
-
-
-class QueryCounter:
-    """Counts every query on every connection (one per pool thread)."""
-
-    def __init__(self):
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, execute, sql, params, many, context):
-        with self.lock:
-            self.count += 1
-        return execute(sql, params, many, context)
+from bench.common import QueryCounter, make_integrations, setup_django, token_server, use_provider
 
 
 def main():
@@ -42,17 +28,11 @@ def main():
     args = parser.parse_args()
     setup_django()
     from django.db import connections
-    from django.db.backends.signals import connection_created
 
     from integrations import proactive
     from integrations.models import OAuthCredential
 
-    counter = QueryCounter()
-    def count_on(sender, connection, **kwargs):
-        if counter not in connection.execute_wrappers:
-            connection.execute_wrappers.append(counter)
-
-    connection_created.connect(count_on, weak=False)
+    counter = QueryCounter().install()
 
     with token_server(args.latency_ms) as token_url:
         use_provider(token_url)
