@@ -332,21 +332,27 @@ class Run:
                           f"written, {result.deleted} removed; {calls} API call(s).")
 
     # --- accounts and locations (this thread) ----------------------------------------------------
+    def parsed(self, items, parse, what):
+        """({name: values} of the items that parse, whether all did); each one that does not
+        is noted as a problem of the sync."""
+        parsed, clean = {}, True
+        for item in items:
+            try:
+                name, values = parse(item)
+            except BadData as exc:
+                self.note_problem(f"{what}: {exc.message}")
+                self.bad_data, clean = True, False
+                continue
+            parsed.setdefault(name, values)
+        return parsed, clean
+
     def sync_accounts(self):
         api = self.api
         items = api.list("accounts", lambda token: api.accounts.accounts().list(
             pageSize=page_size("accounts"), pageToken=token), "accounts")
-        parsed, clean = {}, True
-        for item in items:
-            try:
-                name, values = parse_account(item)
-            except BadData as exc:
-                self.note_problem(f"an account: {exc.message}")
-                self.bad_data, clean = True, False
-                continue
-            parsed.setdefault(name, values)
+        parsed, clean = self.parsed(items, parse_account, "an account")
         written, deleted = upsert_named(GbpAccount, {"integration": self.integration}, parsed,
-                                  ["account_name", "type", "role"], delete_missing=clean)
+                                        ["account_name", "type", "role"], delete_missing=clean)
         self.result.accounts += written
         self.result.deleted += deleted
         return list(GbpAccount.objects.filter(integration=self.integration, name__in=parsed)
@@ -362,19 +368,14 @@ class Run:
                              .locations().list(parent=a.name, readMask=READ_MASK,
                                                pageSize=page_size("locations"),
                                                pageToken=token), "locations")
-            clean = True
-            for item in items:
-                try:
-                    name, values = parse_location(item)
-                except BadData as exc:
-                    self.note_problem(f"a location of {account.name}: {exc.message}")
-                    self.bad_data, clean = True, False
-                    continue
+            locations, clean = self.parsed(items, parse_location,
+                                           f"a location of {account.name}")
+            for name, values in locations.items():
                 parsed.setdefault(name, {**values, "account_id": account.pk})
             if clean:
                 clean_accounts.append(account)
         written, _ = upsert_named(GbpLocation, {"integration": self.integration}, parsed,
-                            LOCATION_FIELDS, delete_missing=False)
+                                  LOCATION_FIELDS, delete_missing=False)
         self.result.locations += written
         self.result.deleted += GbpLocation.objects.filter(
             integration=self.integration, account__in=clean_accounts).exclude(
