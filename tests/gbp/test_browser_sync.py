@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 
 from gbp.models import GbpSyncState
 from gbp.sync import GbpSyncService
@@ -68,7 +69,13 @@ def test_it_follows_a_sync_under_way_until_its_result(connected, sandbox, page, 
     settings.GBP_SYNC_CONCURRENCY = 1  # slow enough to watch: ~16 calls of 400 ms
     settings.SANDBOX_GBP_LATENCY_MS = 400
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
-    worker = threading.Thread(target=GbpSyncService().sync, args=(connected,))
+    def sync():
+        try:
+            GbpSyncService().sync(connected)
+        finally:
+            connection.close()  # this thread's own: the test database is dropped at the end
+
+    worker = threading.Thread(target=sync)
     worker.start()  # as a Celery worker (or the daily schedule) would
     try:
         # The page is opened once the sync holds its lease (on a loaded machine the thread can
