@@ -126,9 +126,14 @@ def _not_recent(since):
     return Q(last_refreshed_at__isnull=True) | Q(last_refreshed_at__lt=since)
 
 
+def _due_rules(credentials, now, since):
+    """The rules on the credential itself: not cooling down, not refreshed recently."""
+    return credentials.not_cooling_down(now).filter(_not_recent(since))
+
+
 def due(within: timedelta, now, since, *, providers=(), ids=()):
     """The credentials a run refreshes (a queryset; see the module's rules)."""
-    return _expiring(within, now, providers, ids).not_cooling_down(now).filter(_not_recent(since))
+    return _due_rules(_expiring(within, now, providers, ids), now, since)
 
 
 def skipped_counts(within: timedelta, now, since, *, providers=(), ids=()) -> Counter:
@@ -153,8 +158,7 @@ def due_ids(within: timedelta, now, since, *, providers=(), ids=(), after=0):
     then which of those integrations are active. As one join, PostgreSQL merge-joined the
     whole integration table from its first row on every chunk (0.15 s a chunk at a million).
     """
-    creds = OAuthCredential.objects.expiring(within, now).not_cooling_down(now).filter(
-        _not_recent(since))
+    creds = _due_rules(OAuthCredential.objects.expiring(within, now), now, since)
     if ids:
         creds = creds.filter(integration_id__in=ids)
     active = Integration.objects.active()
