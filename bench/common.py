@@ -46,7 +46,7 @@ def use_provider(token_url):
     """Declare the benchmark's provider in settings (a generic OAuth 2.0 provider)."""
     from django.test.utils import override_settings
 
-    override_settings(INTEGRATION_PROVIDERS={"bench": {
+    override_settings(INTEGRATIONS_PROVIDERS={"bench": {
         "name": "Bench", "authorize_url": "http://127.0.0.1/authorize", "token_url": token_url,
         "client_id": "bench-client", "client_secret": "bench-secret", "scopes": ["read"],
     }}).enable()

@@ -31,7 +31,7 @@ def worker_env(args, token_url, queue):
         CELERY_TASK_DEFAULT_QUEUE=queue, FERNET_KEYS=os.environ["FERNET_KEYS"],
         INTEGRATIONS_REFRESH_BATCH_SIZE=str(args.batch_size),
         INTEGRATIONS_REFRESH_BATCH_CONCURRENCY=str(args.threads),
-        INTEGRATION_PROVIDERS=json.dumps({"bench": {
+        INTEGRATIONS_PROVIDERS=json.dumps({"bench": {
             "name": "Bench", "authorize_url": "http://127.0.0.1/authorize",
             "token_url": token_url, "client_id": "bench-client",
             "client_secret": "bench-secret", "scopes": ["read"]}}),

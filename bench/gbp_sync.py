@@ -46,7 +46,7 @@ def environment(args, database_url):
         "DEBUG": "false", "SECRET_KEY": "bench-secret-key-0123456789abcdef0123456789abcdef",
         "FERNET_KEYS": "bench-fernet-key-0123456789abcdef", "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false", "SANDBOX_ENABLED": "true",
-        "SANDBOX_ALLOW_WITHOUT_DEBUG": "true", "OAUTH_ALLOW_INSECURE_TRANSPORT": "true",
+        "SANDBOX_ALLOW_WITHOUT_DEBUG": "true", "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": "true",
         "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "0",
         "SANDBOX_GBP_QUOTA_PER_MINUTE": str(args.quota),
         "SANDBOX_GBP_LATENCY_MS": str(int(args.latency_ms)),
@@ -104,7 +104,7 @@ def point_at(base_url):
 
     declaration = {"sandbox": provider_declaration(base_url, settings.SANDBOX_CLIENT_ID,
                                                    settings.SANDBOX_CLIENT_SECRET)}
-    settings.INTEGRATION_PROVIDERS = declaration
+    settings.INTEGRATIONS_PROVIDERS = declaration
     registry.clear_cache()
     return json.dumps(declaration)
 
@@ -225,7 +225,7 @@ def pair_check(args, env, base_decl, counter):
     first, second = (make_integration(f"agency-{args.pair}x5"),
                      make_integration(f"agency-{args.pair + 1}x5"))
     start_id = last_call_id()
-    child_env = {**os.environ, **env, "INTEGRATION_PROVIDERS": base_decl}
+    child_env = {**os.environ, **env, "INTEGRATIONS_PROVIDERS": base_decl}
     started = time.perf_counter()
     procs = [subprocess.Popen([sys.executable, "-m", "bench.gbp_sync", "--sync-one", str(i.pk)],
                               cwd=ROOT, env=child_env, stdout=subprocess.PIPE, text=True)

@@ -22,7 +22,7 @@ Run the benchmark with the same FERNET_KEYS as the seed.
 The mixes (all options, printed at the end):
 - providers: google_business_profile 40%, gmail 30%, microsoft 20%, amazon 10%; `--provider`
   puts every row on one provider (e.g. sandbox, bench). `--token-url URL` defaults the provider
-  to `bench` and prints the INTEGRATION_PROVIDERS value that declares it at that URL.
+  to `bench` and prints the INTEGRATIONS_PROVIDERS value that declares it at that URL.
 - status: 93% active, 5% reauth_required (refresh token NULL, last error reauth/invalid_grant),
   2% disconnected (both tokens NULL, no expiry).
 - of all rows, 1% active in cooldown (retry_after 15 min to 6 h ahead, 1-5 failures,
@@ -93,7 +93,7 @@ def parse_args(argv=None):
     p.add_argument("--providers", default=DEFAULT_PROVIDERS, help="name:weight,...")
     p.add_argument("--provider", help="put every row on this one provider")
     p.add_argument("--token-url", help="declare provider `bench` (or --provider) at this token "
-                                       "endpoint: prints the INTEGRATION_PROVIDERS to export")
+                                       "endpoint: prints the INTEGRATIONS_PROVIDERS to export")
     p.add_argument("--unique-tokens", action="store_true",
                    help="encrypt distinct tokens per row (slow: ~2 Fernet calls per row)")
     p.add_argument("--truncate", action="store_true",
@@ -515,8 +515,8 @@ def report(args, plan, written, tables, n_users, due, total, jobs, seconds, conn
             "token_url": args.token_url, "client_id": "bench-client",
             "client_secret": "bench-secret", "scopes": ["read"]}}
         print("declare the provider for the benchmark (and allow http on loopback):")
-        print(f"  export INTEGRATION_PROVIDERS='{json.dumps(declaration)}' "
-              "OAUTH_ALLOW_INSECURE_TRANSPORT=true")
+        print(f"  export INTEGRATIONS_PROVIDERS='{json.dumps(declaration)}' "
+              "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT=true")
     print(f"seconds ({jobs} job{'s' if jobs > 1 else ''}): "
           + ", ".join(f"{name} {value:.1f}" for name, value in seconds.items()))
     print(f"rows/s: {rows / seconds['write (incl. commit)']:,.0f} written ({rows:,} rows), "

@@ -150,12 +150,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Encryption at rest -------------------------------------------------------------------
 # A list, newest first: the first key encrypts, every key decrypts. `rotate_fernet_keys`
 # re-encrypts every credential with the first. Keys are any long random strings (HKDF-derived).
-FERNET_KEYS = env.list("FERNET_KEYS", default=[])
-FERNET_KEYS_DERIVED_FROM_SECRET_KEY = False
-if not FERNET_KEYS and DEBUG:
+INTEGRATIONS_FERNET_KEYS = env.list("FERNET_KEYS", default=[])
+if not INTEGRATIONS_FERNET_KEYS and DEBUG:
     # Development only: integrations.checks warns about it; with DEBUG off it is an error.
-    FERNET_KEYS = [SECRET_KEY]
-    FERNET_KEYS_DERIVED_FROM_SECRET_KEY = True
+    INTEGRATIONS_FERNET_KEYS = [SECRET_KEY]
 
 # --- Integrations and Google Business Profile ---------------------------------------------
 # Their defaults live in the apps (integrations/conf.py, gbp/conf.py). The demo reads any of
@@ -166,15 +164,26 @@ from integrations.conf import DEFAULTS as _INTEGRATIONS_DEFAULTS  # noqa: E402
 _CAST = {bool: env.bool, int: env.int, float: env.float, str: env.str, list: env.list,
          dict: env.json}
 for _name, _default in {**_INTEGRATIONS_DEFAULTS, **_GBP_DEFAULTS}.items():
-    if _name in os.environ and _name != "FERNET_KEYS":
+    if _name in os.environ:
         vars()[_name] = _CAST[type(_default)](_name)
+
+# Provider credentials from the environment's plain names (GOOGLE_CLIENT_ID, ...), merged under
+# whatever INTEGRATIONS_PROVIDERS (JSON) declares.
+INTEGRATIONS_PROVIDERS = dict(vars().get("INTEGRATIONS_PROVIDERS") or {})
+for _key, _env in {"google": "GOOGLE", "microsoft": "MICROSOFT", "amazon": "AMAZON"}.items():
+    _given = {name: os.environ[f"{_env}_{name.upper()}"]
+              for name in ("client_id", "client_secret", "tenant", "region")
+              if os.environ.get(f"{_env}_{name.upper()}")}
+    if _given:
+        INTEGRATIONS_PROVIDERS[_key] = {**_given, **INTEGRATIONS_PROVIDERS.get(_key, {})}
 
 # Development conveniences, off unless DEBUG: redirect URIs on the dev server, and oauthlib
 # allowed to talk plain http to the sandbox on loopback (a deploy check refuses it).
 INTEGRATIONS_BASE_URL = env(
     "INTEGRATIONS_BASE_URL", default="http://127.0.0.1:8000" if DEBUG else ""
 ).rstrip("/")
-OAUTH_ALLOW_INSECURE_TRANSPORT = env.bool("OAUTH_ALLOW_INSECURE_TRANSPORT", default=DEBUG)
+INTEGRATIONS_ALLOW_INSECURE_TRANSPORT = env.bool("INTEGRATIONS_ALLOW_INSECURE_TRANSPORT",
+                                                 default=DEBUG)
 
 # --- Sandbox ------------------------------------------------------------------------------
 # A dev/test OAuth 2.0 provider with a Google Business Profile-shaped API, under /sandbox/.

@@ -17,7 +17,7 @@ for name, value in {
     "SANDBOX_ALLOW_WITHOUT_DEBUG": "true",
     "INTEGRATIONS_BASE_URL": "http://testserver",
     "LOG_LEVEL": "DEBUG",
-    "OAUTH_ALLOW_INSECURE_TRANSPORT": "true",
+    "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": "true",
     # Tests that want a real worker start one and say so; the rest run tasks in-process.
     "CELERY_TASK_ALWAYS_EAGER": "true",
 }.items():

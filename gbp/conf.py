@@ -33,6 +33,9 @@ DEFAULTS = {
     "GBP_SYNC_WINDOW_SECONDS": 4 * 3600,
     # Seconds: one sync per integration at a time; a killed sync blocks the next this long.
     "GBP_SYNC_LEASE_SECONDS": 900,
+    # Seconds a "Sync now" may wait for a worker to pick it up; after that the page says no
+    # worker has, and Sync now may be pressed again.
+    "GBP_SYNC_PICKUP_SECONDS": 60,
 }
 
 settings = AppSettings(DEFAULTS)

@@ -8,6 +8,7 @@ from integrations import signals, tokens
 from integrations.models import Integration, IntegrationEvent
 from integrations.providers import registry
 
+from . import state as sync_state
 from .client import account_label
 from .providers import is_gbp
 
@@ -56,3 +57,11 @@ def clear_grant_sync_error(sender, integration, created, **kwargs):
         integration.last_sync_status = Integration.SyncStatus.NEVER
         integration.last_sync_message = ""
         log.info("integration %s: reconnected; sync error %s cleared", integration.pk, last)
+
+
+@receiver(signals.integration_connected, dispatch_uid="gbp.forget_queued_sync_on_connect")
+@receiver(signals.integration_disconnected, dispatch_uid="gbp.forget_queued_sync_on_disconnect")
+def forget_queued_sync(sender, integration, **kwargs):
+    """A "Sync now" that no worker has started belongs to the grant before: it neither shows
+    as under way nor holds the throttle after a reconnect or a disconnect."""
+    sync_state.forget_queued(integration.pk)

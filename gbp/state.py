@@ -16,7 +16,11 @@ from .models import GbpSyncState
 
 Status = GbpSyncState.Status
 RESUMABLE_FOR = timedelta(days=1)  # a pause older than this starts over
-QUEUED_FOR = timedelta(hours=1)  # a queued sync no worker picked up by then is not shown
+
+
+def pickup_window() -> timedelta:
+    """How long a queued "Sync now" may wait for a worker before it counts as not picked up."""
+    return timedelta(seconds=settings.GBP_SYNC_PICKUP_SECONDS)
 
 
 def get(integration_id) -> GbpSyncState:
@@ -88,15 +92,17 @@ def pause(integration_id, owner, *, resume_in, done_locations, done, total):
 
 def request_now(integration_id) -> tuple[bool, GbpSyncState]:
     """"Sync now": (True, state) if this click may start a sync, else (False, state) when a
-    sync is under way or the last click was less than GBP_SYNC_NOW_MIN_INTERVAL ago."""
+    sync is under way or the last click was less than GBP_SYNC_NOW_MIN_INTERVAL ago. A click
+    that no worker picked up within the pickup window does not hold the throttle: nothing ran,
+    so the user may try again at once."""
     state = get(integration_id)
     now = timezone.now()
     if is_syncing(state, now):
         return False, state
     since = now - timedelta(seconds=settings.GBP_SYNC_NOW_MIN_INTERVAL)
-    allowed = Q(requested_at__isnull=True) | Q(requested_at__lte=since)
-    taken = GbpSyncState.objects.filter(allowed, _free(now), pk=integration_id).exclude(
-        status=Status.QUEUED, requested_at__gt=now - QUEUED_FOR).update(
+    unclaimed = Q(status=Status.QUEUED, requested_at__lte=now - pickup_window())
+    allowed = Q(requested_at__isnull=True) | Q(requested_at__lte=since) | unclaimed
+    taken = GbpSyncState.objects.filter(allowed, _free(now), pk=integration_id).update(
         requested_at=now, status=Status.QUEUED)
     state.refresh_from_db()
     return bool(taken), state
@@ -108,23 +114,38 @@ def unqueue(integration_id):
         status=Status.IDLE)
 
 
+def forget_queued(integration_id):
+    """A reconnect or a disconnect: a "Sync now" still waiting for a worker is dropped, and
+    does not hold the throttle (the next click syncs the new grant at once)."""
+    GbpSyncState.objects.filter(pk=integration_id, status=Status.QUEUED).update(
+        status=Status.IDLE, requested_at=None)
+
+
+def is_unclaimed(state: GbpSyncState | None, now=None) -> bool:
+    """Queued by "Sync now" longer ago than the pickup window, and no worker started it."""
+    now = now or timezone.now()
+    return bool(state and state.status == Status.QUEUED and state.requested_at
+                and state.requested_at <= now - pickup_window())
+
+
 def is_syncing(state: GbpSyncState | None, now=None) -> bool:
-    """Running (with a live lease), queued by "Sync now" recently, or paused until its resume
-    time (after it, "Sync now" may resume it: nothing else will on the embedded default)."""
+    """Running (with a live lease), queued by "Sync now" within the pickup window, or paused
+    until its resume time (after it, "Sync now" may resume it: nothing else will on the
+    embedded default)."""
     if state is None:
         return False
     now = now or timezone.now()
     if state.status == Status.RUNNING:
         return state.lease_until is not None and state.lease_until > now
     if state.status == Status.QUEUED:
-        return state.requested_at is not None and state.requested_at > now - QUEUED_FOR
+        return state.requested_at is not None and state.requested_at > now - pickup_window()
     return (state.status == Status.PAUSED and state.resume_at is not None
             and state.resume_at > now)
 
 
 def seconds_until_allowed(state: GbpSyncState, now=None) -> int:
     """How long until "Sync now" is accepted again (0: now)."""
-    if state.requested_at is None:
+    if state.requested_at is None or is_unclaimed(state, now):
         return 0
     now = now or timezone.now()
     ready = state.requested_at + timedelta(seconds=settings.GBP_SYNC_NOW_MIN_INTERVAL)

@@ -48,13 +48,16 @@ def _synced_since(integration_id, since) -> bool:
     return bool(since and state.finished_at and state.finished_at >= since)
 
 
-def enqueue_sync(integration_id) -> bool:
-    """Queue a sync now (admin's action, "Sync now"); False if the broker cannot be reached."""
+def enqueue_sync(integration_id, since=None) -> bool:
+    """Queue a sync now (admin's action, "Sync now"); False if the broker cannot be reached.
+    `since` (the click's time): a copy of the message that arrives after a sync finished later
+    than that (a retried click whose first message a worker ran after all) is skipped."""
     try:
-        sync_integration.delay(integration_id)
+        sync_integration.delay(integration_id, since=since.isoformat() if since else None)
     except Exception as exc:  # kombu's OperationalError and friends: the broker is down
-        log.error("integration %s: could not queue a GBP sync (%s)", integration_id,
-                  type(exc).__name__)
+        log.error("integration %s: could not queue a GBP sync (%s): is the Celery broker "
+                  "reachable? (your Celery app's broker_url, CELERY_BROKER_URL in Django "
+                  "settings)", integration_id, type(exc).__name__)
         return False
     return True
 

@@ -1,5 +1,6 @@
 """The Business Profile detail page (charts, reviews, history) and "Sync now"."""
 
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -7,18 +8,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Max
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations import display
+from integrations.adapter import integration_or_404
 from integrations.models import Integration
 from integrations.providers import registry
 
 from . import state as sync_state
 from .charts import line_chart
+from .conf import settings
 from .models import GbpDailyMetric, GbpLocation, GbpSyncState
 from .providers import is_gbp
+
+log = logging.getLogger(__name__)
 
 CHART_SERIES = {
     "Impressions": ["BUSINESS_IMPRESSIONS_DESKTOP_MAPS", "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
@@ -29,9 +35,10 @@ CHART_SERIES = {
 }
 
 
-def _own_gbp_integration(request, integration_id):
-    """The user's own Business Profile integration; anyone else's is a 404 (no existence leak)."""
-    integration = get_object_or_404(Integration, pk=integration_id, user=request.user)
+def _own_gbp_integration(request, integration_id, action="view"):
+    """A Business Profile integration this request may see (through the host's adapter: anyone
+    else's is a 404, no existence leak) and may do `action` to."""
+    integration = integration_or_404(request, integration_id, action)
     provider = registry.find(integration.provider)
     return integration, provider
 
@@ -95,18 +102,25 @@ def sync(request, integration_id):
     for a sync that succeeded."""
     from .tasks import enqueue_sync
 
-    integration, provider = _own_gbp_integration(request, integration_id)
+    integration, provider = _own_gbp_integration(request, integration_id, "sync")
     if not is_gbp(provider) or integration.status != Integration.Status.ACTIVE:
         messages.error(request, "This connection cannot be synced right now.")
         return redirect("integrations:index")
     clicked = timezone.now()
+    unclaimed = sync_state.is_unclaimed(sync_state.get(integration.pk), clicked)
     allowed, state = sync_state.request_now(integration.pk)
     if not allowed:
         messages.info(request, _not_now(state))
-    elif not enqueue_sync(integration.pk):
+        return redirect("gbp:detail", integration.pk)
+    if unclaimed:
+        log.warning("integration %s: a queued GBP sync was not picked up by a worker within %s s; "
+                    "queued again (is a Celery worker running?)", integration.pk,
+                    settings.GBP_SYNC_PICKUP_SECONDS)
+    if not enqueue_sync(integration.pk, since=state.requested_at):
         sync_state.unqueue(integration.pk)
-        messages.error(request, "The sync could not be started; please try again in a few "
-                                "minutes.")
+        messages.error(request, "The sync could not be started: our background task queue "
+                                "cannot be reached. This is a problem on our side and it has "
+                                "been logged for our team; nothing for you to do.")
     else:
         _tell_outcome(request, integration, clicked)
     return redirect("gbp:detail", integration.pk)
@@ -131,7 +145,11 @@ def _progress(integration) -> dict:
         text = (f"Paused for Google's quota after {done:,} of {total:,} locations"
                 + (f"; resumes at {when}." if when else "; resumes with the next sync."))
     elif syncing and state.status == GbpSyncState.Status.QUEUED:
-        text = "Sync queued…"
+        text = "Sync queued: waiting for a background worker…"
+    elif sync_state.is_unclaimed(state):
+        text = (f"No background worker has picked this sync up "
+                f"(queued {timesince(state.requested_at)} ago). It may start later; "
+                "Sync now queues it again.")
     elif syncing:
         text = (f"Syncing… {done:,} of {total:,} locations" if total
                 else "Syncing… listing locations")

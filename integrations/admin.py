@@ -6,8 +6,9 @@ from django.utils.formats import date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from . import consumers, tokens
-from .models import Integration, IntegrationEvent, OAuthCredential
+from . import consumers, notices, tokens
+from .adapter import get_adapter
+from .models import Integration, IntegrationEvent, Notice, OAuthCredential
 from .providers import registry
 
 
@@ -87,10 +88,9 @@ class EventInline(admin.TabularInline):
 class IntegrationAdmin(admin.ModelAdmin):
     # Compact enough to show every column, last error included, beside admin's navigation at
     # 1280 px: long values wrap, the status column carries the sync status too.
-    list_display = ("id", "user", "provider_id", "account", "status_badge", "token_expiry",
+    list_display = ("id", "owner", "provider_id", "account", "status_badge", "token_expiry",
                     "last_error")
     list_filter = (NeedsAttentionFilter, "status", "provider", "last_sync_status")
-    search_fields = ("user__email", "user__username", "display_name", "external_id")
     list_select_related = ("user", "credential")
     readonly_fields = (
         "user", "provider", "external_id", "display_name", "status", "last_sync_status",
@@ -98,6 +98,14 @@ class IntegrationAdmin(admin.ModelAdmin):
     )
     inlines = [CredentialInline, EventInline]
     actions = ["refresh_now", "sync_now"]
+
+    def get_search_fields(self, request):
+        # The user model's own fields (any user model: no `username` or `email` assumed).
+        return (*get_adapter().user_search_fields(), "display_name", "external_id")
+
+    @admin.display(description="owner", ordering="user")
+    def owner(self, obj):
+        return get_adapter().user_display(obj.user)
 
     @admin.display(description="account", ordering="display_name")
     def account(self, obj):
@@ -195,3 +203,29 @@ class IntegrationEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """Notices to owners: what was delivered, what is still being tried, what was given up."""
+
+    list_display = ("created_at", "integration", "kind", "status", "attempts", "next_attempt_at",
+                    "sent_at", "last_error")
+    list_filter = ("status", "kind")
+    search_fields = ("integration__display_name", "integration__external_id")
+    list_select_related = ("integration",)
+    actions = ["deliver_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Try to deliver now")
+    def deliver_now(self, request, queryset):
+        pending = list(queryset.exclude(status=Notice.Status.SENT).values_list("pk", flat=True))
+        Notice.objects.filter(pk__in=pending).update(
+            status=Notice.Status.PENDING, next_attempt_at=timezone.now())
+        delivered = sum(notices.deliver(pk) for pk in pending)
+        self.message_user(request, f"Delivered {delivered} of {len(pending)}.")

@@ -11,6 +11,9 @@ class IntegrationsConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401  (registers the system checks)
         from .conf import settings
+        from .tasks import ensure_app
 
-        if settings.OAUTH_ALLOW_INSECURE_TRANSPORT:
+        ensure_app()  # a project with no Celery app of its own gets one from its settings
+
+        if settings.INTEGRATIONS_ALLOW_INSECURE_TRANSPORT:
             os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"

@@ -1,28 +1,73 @@
+"""System checks: what a host gets wrong when it installs the apps, said before it bites.
+
+Run by `manage.py check` (and before runserver and migrate); `check --deploy` adds the checks
+for production. Each message says what to do.
+"""
+
 from django.conf import settings
+from django.core.checks import Error, Warning, register
 
 from .conf import settings as app_settings
-from django.core.checks import Error, Warning, register
+from .providers.base import is_placeholder
+from .providers.registry import ProviderConfigError, all_providers, configured
+
+MAKE_A_KEY = ("Make one with: python -c \"import secrets; print(secrets.token_urlsafe(32))\" and "
+              "keep it safe (tokens encrypted with a lost key cannot be read).")
+# The example values of .env.example and the README: never a real key.
+EXAMPLE_KEYS = {"new-long-random-key", "older-long-random-key", "long-random-string",
+                "a-long-random-string", "change-me-to-a-long-random-string"}
+MIN_KEY_LENGTH = 32
+# Settings this app read under other names before they were prefixed.
+RENAMED = {"INTEGRATION_PROVIDERS": "INTEGRATIONS_PROVIDERS",
+           "OAUTH_ALLOW_INSECURE_TRANSPORT": "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT"}
+
+
+def weak_key(key, secret_key) -> str:
+    """Why an encryption key is not fit for real tokens ('' if it is)."""
+    if not isinstance(key, str) or is_placeholder(key) or key.strip().lower() in EXAMPLE_KEYS:
+        return "is an example or placeholder value"
+    if secret_key and key == secret_key:
+        return "is the SECRET_KEY (a key of its own can be rotated on its own)"
+    if len(key) < MIN_KEY_LENGTH:
+        return f"is shorter than {MIN_KEY_LENGTH} characters"
+    return ""
 
 
 @register()
 def check_fernet_keys(app_configs, **kwargs):
-    if getattr(settings, "FERNET_KEYS_DERIVED_FROM_SECRET_KEY", False):
-        return [
-            Warning(
-                "FERNET_KEYS is not set: tokens are encrypted with a key derived from SECRET_KEY.",
-                hint="Set FERNET_KEYS to a long random string before storing real tokens.",
-                id="integrations.W001",
-            )
-        ]
-    if not app_settings.FERNET_KEYS:
-        return [
-            Error(
-                "FERNET_KEYS is empty: OAuth tokens cannot be encrypted.",
-                hint="Set FERNET_KEYS to one or more long random strings, comma-separated, "
-                "newest first (python -c 'import secrets; print(secrets.token_urlsafe(32))').",
-                id="integrations.E001",
-            )
-        ]
+    keys = app_settings.INTEGRATIONS_FERNET_KEYS
+    if isinstance(keys, (str, bytes)):
+        return [Error("INTEGRATIONS_FERNET_KEYS must be a list of keys, not one string.",
+                      hint='INTEGRATIONS_FERNET_KEYS = ["<key>"] (newest first).',
+                      id="integrations.E001")]
+    if not keys:
+        legacy = " (it was called FERNET_KEYS before)" if getattr(settings, "FERNET_KEYS",
+                                                                  None) else ""
+        return [Error(f"INTEGRATIONS_FERNET_KEYS is empty{legacy}: OAuth tokens cannot be "
+                      "encrypted.",
+                      hint="Set it to a list of long random strings, newest first. " + MAKE_A_KEY,
+                      id="integrations.E001")]
+    problems = []
+    for n, key in enumerate(keys):
+        why = weak_key(key, getattr(settings, "SECRET_KEY", ""))
+        if not why:
+            continue
+        text = f"INTEGRATIONS_FERNET_KEYS[{n}] {why}."
+        if settings.DEBUG:  # development: say so, carry on
+            problems.append(Warning(text, hint="Fine for development only. " + MAKE_A_KEY,
+                                    id="integrations.W001"))
+        else:
+            problems.append(Error(text, hint=MAKE_A_KEY, id="integrations.E006"))
+    return problems
+
+
+@register()
+def check_base_url_set(app_configs, **kwargs):
+    if not app_settings.INTEGRATIONS_BASE_URL:
+        return [Warning("INTEGRATIONS_BASE_URL is not set: the OAuth redirect URIs cannot be built.",
+                        hint='The site\'s public address, e.g. "https://app.example.com"; '
+                             '"http://127.0.0.1:8000" for runserver.',
+                        id="integrations.W002")]
     return []
 
 
@@ -42,12 +87,78 @@ def check_base_url(app_configs, **kwargs):
 
 @register(deploy=True)
 def check_secure_transport(app_configs, **kwargs):
-    if app_settings.OAUTH_ALLOW_INSECURE_TRANSPORT:
+    if app_settings.INTEGRATIONS_ALLOW_INSECURE_TRANSPORT:
         return [
             Error(
-                "OAUTH_ALLOW_INSECURE_TRANSPORT is on: OAuth over plain http is allowed.",
-                hint="Set OAUTH_ALLOW_INSECURE_TRANSPORT=false in production.",
+                "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT is on: OAuth over plain http is allowed.",
+                hint="Set INTEGRATIONS_ALLOW_INSECURE_TRANSPORT = False in production.",
                 id="integrations.E004",
             )
         ]
     return []
+
+
+def placeholder_messages() -> list[str]:
+    """Each client id or secret in INTEGRATIONS_PROVIDERS that is a placeholder, by its path."""
+    found = []
+    for key, entry in configured().items():
+        if not isinstance(entry, dict):
+            continue
+        for name in ("client_id", "client_secret"):
+            if is_placeholder(entry.get(name)):
+                found.append(f'INTEGRATIONS_PROVIDERS["{key}"]["{name}"] is a placeholder '
+                             f"({entry[name]!r:.20}), not a real value")
+    return found
+
+
+@register()
+def check_providers(app_configs, **kwargs):
+    try:
+        given = configured()
+        bad = [key for key, entry in given.items() if not isinstance(entry, dict)]
+        if bad:
+            raise ProviderConfigError(f"INTEGRATIONS_PROVIDERS[{bad[0]!r}] must be a dict")
+        all_providers()
+    except ProviderConfigError as exc:
+        return [Error(str(exc), hint="See the README, 'Providers'.", id="integrations.E007")]
+    problems = [Warning(text + ": the provider is not offered to users.",
+                        hint="Paste the value from the provider's console, or leave the key out.",
+                        id="integrations.W003") for text in placeholder_messages()]
+    for old, new in RENAMED.items():
+        if hasattr(settings, old):
+            problems.append(Warning(f"{old} is set but this app reads {new} now.",
+                                    hint=f"Rename the setting to {new}.", id="integrations.W005"))
+    return problems
+
+
+@register(deploy=True)
+def check_no_placeholders(app_configs, **kwargs):
+    return [Error(text + ".", hint="Paste the value from the provider's console.",
+                  id="integrations.E005") for text in placeholder_messages()]
+
+
+@register()
+def check_adapter(app_configs, **kwargs):
+    from .adapter import AdapterError, get_adapter
+
+    try:
+        get_adapter()
+    except AdapterError as exc:
+        return [Error(str(exc), hint="INTEGRATIONS_ADAPTER names a class by its dotted path, "
+                                     "e.g. \"myapp.adapters.IntegrationsAdapter\".",
+                      id="integrations.E008")]
+    return []
+
+
+@register()
+def check_task_queue(app_configs, **kwargs):
+    from .tasks import queue_problem
+
+    problem = queue_problem()
+    if problem:
+        return [Warning(problem, hint="Set CELERY_BROKER_URL and run a worker (celery -A <your "
+                                      "project> worker), or CELERY_TASK_ALWAYS_EAGER = True to "
+                                      "run tasks in-process (development).",
+                        id="integrations.W004")]
+    return []
+

@@ -36,21 +36,25 @@ DEFAULTS = {
     "INTEGRATIONS_HEALTH_TOKEN": "",
     # The cache alias holding the shared refresh counters of the metrics endpoint.
     "INTEGRATIONS_METRICS_CACHE": "default",
-    # Provider credentials (empty: the provider is not offered) and declarations from settings.
-    "GOOGLE_CLIENT_ID": "",
-    "GOOGLE_CLIENT_SECRET": "",
-    "MICROSOFT_CLIENT_ID": "",
-    "MICROSOFT_CLIENT_SECRET": "",
-    "MICROSOFT_TENANT": "common",
-    "AMAZON_CLIENT_ID": "",
-    "AMAZON_CLIENT_SECRET": "",
-    "AMAZON_REGION": "NA",
-    "INTEGRATION_PROVIDERS": {},
+    # Providers: credentials, overrides of the built-in declarations and generic providers, by
+    # provider id; "google" holds what Google Business Profile and Gmail share (one OAuth client).
+    #   {"google": {"client_id": "...", "client_secret": "..."},
+    #    "microsoft": {"client_id": "...", "client_secret": "...", "tenant": "common"},
+    #    "amazon": {"client_id": "...", "client_secret": "...", "region": "NA"},
+    #    "acme": {"authorize_url": "...", "token_url": "...", ...}}
+    # A provider without a client id is not offered.
+    "INTEGRATIONS_PROVIDERS": {},
     # Encryption keys, newest first (required; see integrations.checks).
-    "FERNET_KEYS": [],
+    "INTEGRATIONS_FERNET_KEYS": [],
     # oauthlib refuses http:// endpoints unless told otherwise: development and tests only (a
     # provider on loopback, such as the sandbox); a deploy check refuses it.
-    "OAUTH_ALLOW_INSECURE_TRANSPORT": False,
+    "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": False,
+    # The class a host subclasses to change what the apps decide (integrations.adapter).
+    "INTEGRATIONS_ADAPTER": "integrations.adapter.DefaultAdapter",
+    # Re-auth notices that could not be delivered are tried again this many times, backing off
+    # from NOTICE_RETRY_SECONDS (doubling, at most a day apart), then kept as failed for admin.
+    "INTEGRATIONS_NOTICE_ATTEMPTS": 12,
+    "INTEGRATIONS_NOTICE_RETRY_SECONDS": 60,
 }
 
 # Sent with `name` when one of our settings changes (tests); caches listen to it.

@@ -1,7 +1,8 @@
 """Encrypted model fields over a list of keys that can change while the process runs.
 
 django-fernet-fields-v2 reads FERNET_KEYS once per field and raises on a row it cannot decrypt.
-Here the keys are read from settings on use (so rotation and tests see the current list), and a
+Here the keys are INTEGRATIONS_FERNET_KEYS (so they never collide with a host's own FERNET_KEYS),
+read from settings on use (so rotation and tests see the current list), and a
 row that no key decrypts reads as an `Undecryptable` value instead of crashing admin, pages and
 commands. Saving an `Undecryptable` value writes its ciphertext back unchanged: nothing is lost if
 the missing key is restored.
@@ -47,10 +48,11 @@ def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 
 def current_fernet() -> MultiFernet:
-    keys = tuple(settings.FERNET_KEYS or ())
+    keys = tuple(settings.INTEGRATIONS_FERNET_KEYS or ())
     if not keys:
         raise ImproperlyConfigured(
-            "FERNET_KEYS is empty: set it to one or more long random strings, newest first."
+            "INTEGRATIONS_FERNET_KEYS is empty: set it to one or more long random strings, "
+            "newest first."
         )
     return _multi_fernet(keys)
 

@@ -254,3 +254,54 @@ class RefreshRun(models.Model):
 
     def __str__(self):
         return f"refresh run {self.started_at:%Y-%m-%d %H:%M} ({self.outcome})"
+
+
+class NoticeQuerySet(models.QuerySet):
+    def due(self, now=None):
+        """Pending notices whose next attempt is due and that no delivery holds."""
+        now = now or timezone.now()
+        return self.filter(status=Notice.Status.PENDING, next_attempt_at__lte=now).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+
+
+class Notice(models.Model):
+    """A message to the people who must act on an integration (it needs reconnecting), kept
+    until it is delivered: written in the transaction that changes the integration's state,
+    delivered after the commit through the adapter, and tried again with backoff when the
+    delivery fails (a mail outage), so it is never lost and delivered once."""
+
+    class Kind(models.TextChoices):
+        REAUTH_REQUIRED = "reauth_required", "Needs reconnect"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Gave up"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE,
+                                    related_name="notices")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    error_code = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A delivery in progress holds the notice until then (a killed one's hold lapses).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    # The last failure's exception type (never its text: it may carry addresses or secrets).
+    last_error = models.CharField(max_length=200, blank=True)
+    recipients = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Used by the notice sweep (deliver_notices): the few pending ones.
+            models.Index(fields=["next_attempt_at"], condition=Q(status="pending"),
+                         name="notice_pending_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} notice for integration {self.integration_id}"

@@ -24,7 +24,7 @@ def new_state(request, provider_id, *, code_verifier, next_url="", integration_i
     states = dict(request.session.get(SESSION_KEY, {}))
     states[state] = {
         "provider": provider_id,
-        "user": request.user.pk,
+        "user": str(request.user.pk),  # any primary key (a UUID is not JSON)
         "verifier": code_verifier,
         "created": time.time(),
         "next": next_url,
@@ -50,6 +50,6 @@ def pop_state(request, state: str, provider_id: str) -> dict:
         raise StateError("This sign-in took longer than 10 minutes and expired.")
     if flow["provider"] != provider_id:
         raise StateError("This sign-in answer came back for a different provider.")
-    if flow["user"] != request.user.pk:
+    if flow["user"] != str(request.user.pk):
         raise StateError("This sign-in was started by another user.")
     return flow

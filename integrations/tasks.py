@@ -11,14 +11,48 @@ waiting on providers, not computing).
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Celery, current_app, shared_task
 from kombu.exceptions import OperationalError
 
-from . import proactive
+from . import notices, proactive
 from .conf import settings
 from .errors import ErrorKind
 
 log = logging.getLogger(__name__)
+
+BROKER_HINT = ("is the Celery broker reachable? (the broker_url of your project's Celery app, "
+               "CELERY_BROKER_URL in Django settings)")
+
+
+def ensure_app():
+    """A project with no Celery app of its own (no celery.py) gets one configured from its
+    Django settings (the CELERY_* names), so CELERY_TASK_ALWAYS_EAGER and CELERY_BROKER_URL work
+    as written instead of sending tasks to Celery's default amqp://localhost. A project with its
+    own app (created before Django is set up, as Celery's Django guide has it) is left alone."""
+    from celery import _state
+
+    if _state.default_app is not None or list(_state._get_active_apps()):
+        return None
+    app = Celery("integrations")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.set_default()
+    return app
+
+
+def queue_problem(app=None) -> str:
+    """Why a task sent now would never run ('' if it would): tasks are not eager and no broker
+    is configured (Celery would try amqp://localhost), or the broker is in this process only."""
+    conf = (app or current_app).conf
+    if conf.task_always_eager:
+        return ""
+    broker = conf.broker_url or conf.broker_write_url or ""
+    if not broker:
+        return ("Celery has no broker configured and tasks are not eager: Sync now, the "
+                "proactive refresh fan-out and notices would be sent to amqp://localhost.")
+    if str(broker).startswith("memory://"):
+        return ("Celery's broker is memory:// and tasks are not eager: no worker in another "
+                "process will ever see a task.")
+    return ""
 
 
 # Limits: one refresh is at most a few bounded HTTP attempts inside its lease (45 s by default);
@@ -63,8 +97,7 @@ def sender(within: timedelta):
                                       argsrepr=f"({len(ids)} ids from {ids[0]})")
         except OperationalError as exc:  # the broker is down: nothing was changed
             raise proactive.BrokerUnavailable(
-                f"could not enqueue ({type(exc).__name__}): is the broker (REDIS_URL) "
-                "reachable?") from None
+                f"could not enqueue ({type(exc).__name__}): {BROKER_HINT}") from None
 
     return send
 
@@ -84,3 +117,11 @@ def refresh_expiring_tokens(within_seconds=24 * 3600, after=0):
         log.info("refresh fan-out continues after integration %s", summary.resume_after)
         refresh_expiring_tokens.delay(within_seconds, summary.resume_after)
     return {k: v for k, v in summary.as_dict().items() if k != "attention"}
+
+
+# Limits: a handful of notices, each one adapter call (an email: seconds); far under a minute
+# unless a mail server hangs, which its own timeout bounds.
+@shared_task(soft_time_limit=240, time_limit=300)
+def deliver_notices():
+    """The notice sweep: deliver what is due (a first try that failed, or never ran)."""
+    return notices.deliver_due()

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import consumers, display, health as health_report, metrics as fleet_metrics
 from . import oauth_client, oauth_state, tokens
+from .adapter import get_adapter, integration_or_404
 from .conf import settings
 from .models import Integration, IntegrationEvent
 from .providers import registry
@@ -33,16 +34,11 @@ def _provider_or_404(provider_id):
     try:
         provider = registry.find(provider_id)
     except registry.ProviderConfigError:
-        log.exception("provider %s is misdeclared in INTEGRATION_PROVIDERS", provider_id)
+        log.exception("provider %s is misdeclared in INTEGRATIONS_PROVIDERS", provider_id)
         raise Http404("Unknown provider") from None
     if provider is None:
         raise Http404("Unknown provider")
     return provider
-
-
-def _integration_or_404(request, integration_id):
-    """The user's own integration; anyone else's is a 404, not a 403 (no existence leak)."""
-    return get_object_or_404(Integration, pk=integration_id, user=request.user)
 
 
 def redirect_uri(provider) -> str:
@@ -74,8 +70,9 @@ def _last_sync_code():
 @login_required
 @require_GET
 def index(request):
+    adapter = get_adapter()
     integrations = list(
-        Integration.objects.filter(user=request.user).select_related("credential")
+        adapter.integrations_for(request).select_related("credential")
         .annotate(last_sync_code=_last_sync_code()).order_by("provider", "display_name")
     )
     providers = registry.all_providers()
@@ -99,7 +96,7 @@ def index(request):
     connected = {i.provider for i in integrations if i.status != Integration.Status.DISCONNECTED}
     context = {
         "integrations": integrations,
-        "available": [p for p in providers if p.configured],
+        "available": [p for p in providers if p.configured and adapter.can_connect(request, p)],
         "connected_providers": connected,
         "unconfigured": [p for p in providers if not p.configured],
     }
@@ -118,7 +115,10 @@ def connect(request, provider_id):
     if integration_id:
         if not INTEGRATION_ID.fullmatch(integration_id):
             raise Http404("Unknown integration")
-        integration_id = _integration_or_404(request, int(integration_id)).pk
+        integration_id = integration_or_404(request, int(integration_id), "reconnect").pk
+    elif not get_adapter().can_connect(request, provider):
+        messages.error(request, f"You cannot connect {provider.name} here.")
+        return redirect("integrations:index")
     verifier = oauth_client.new_code_verifier() if provider.pkce else None
     state = oauth_state.new_state(
         request, provider.id, code_verifier=verifier,
@@ -182,20 +182,22 @@ def callback(request, provider_id):
             f"We could not read which {provider.name} account this is. Nothing was stored; "
             "please try again.", status=502)
 
-    integration, created = tokens.store_grant(request.user, provider, identity, token, granted)
+    adapter = get_adapter()
+    integration, created = tokens.store_grant(adapter.owner_for(request), provider, identity,
+                                              token, granted)
     wanted = flow.get("integration")
     if wanted and wanted != integration.pk:
         messages.warning(request, f"You connected {integration.display_name}, a different "
                                   "account than the one that needed reconnecting.")
     verb = "Connected" if created else "Reconnected"
     messages.success(request, f"{verb} {provider.name}: {integration.display_name}.")
-    return redirect(done)
+    return redirect(adapter.connect_redirect_url(request, integration, created, flow.get("next")))
 
 
 @login_required
 @require_POST
 def disconnect(request, integration_id):
-    integration = _integration_or_404(request, integration_id)
+    integration = integration_or_404(request, integration_id, "disconnect")
     revoked = tokens.disconnect(integration)
     name = registry.name_of(integration.provider)
     extra = "" if revoked else " (tokens deleted here; the provider was not asked to revoke them)"
@@ -208,7 +210,7 @@ def disconnect(request, integration_id):
 def remove(request, integration_id):
     """Delete a disconnected integration with its history and the data synced from it (the
     consumers' rows cascade). A connected one must be disconnected first (its access revoked)."""
-    integration = _integration_or_404(request, integration_id)
+    integration = integration_or_404(request, integration_id, "remove")
     name = registry.name_of(integration.provider)
     if integration.status != Integration.Status.DISCONNECTED:
         messages.error(request, f"Disconnect {name}: {integration.display_name} before removing it.")

@@ -210,8 +210,20 @@ def userinfo(request):
     username = user.get_username()
     body = {
         "sub": data.subject_id(username),
-        "email": user.email or f"{username}@sandbox.example",
+        "email": _email(user) or (username if "@" in username else f"{username}@sandbox.example"),
         "email_verified": True,
-        "name": user.get_full_name() or username,
+        "name": _full_name(user) or username,
     }
     return HttpResponse(json.dumps(body), content_type="application/json")
+
+
+def _email(user) -> str:
+    """The user's address, whatever the user model calls its email field (or has none)."""
+    field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
+    value = getattr(user, field, "")
+    return value if isinstance(value, str) and "@" in value else ""
+
+
+def _full_name(user) -> str:
+    full_name = getattr(user, "get_full_name", None)
+    return str(full_name() or "") if callable(full_name) else ""

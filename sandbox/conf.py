@@ -1,6 +1,6 @@
 """Settings the sandbox adds when SANDBOX_ENABLED is on (called from config/settings.py).
 
-The product's side of it is plain provider configuration: `INTEGRATION_PROVIDERS["sandbox"]`
+The product's side of it is plain provider configuration: `INTEGRATIONS_PROVIDERS["sandbox"]`
 declares a Google Business Profile-like provider whose endpoints are this sandbox. Product code
 never imports the sandbox.
 """
@@ -15,7 +15,9 @@ DEFAULT_CLIENT_SECRET = "sandbox-client-secret-for-development-only"
 
 
 def provider_declaration(base_url: str, client_id: str, client_secret: str) -> dict:
-    """The sandbox as the product sees it: Google Business Profile at another address."""
+    """The sandbox as the product sees it: Google Business Profile at another address. With
+    base_url "" the endpoints are paths on this very site (the product joins them to
+    INTEGRATIONS_BASE_URL, whenever that is set)."""
     base = base_url.rstrip("/") + "/sandbox"
     return {
         "extends": "google_business_profile",
@@ -95,11 +97,7 @@ def configure(s: dict) -> None:
         "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
         "OAUTH2_BACKEND_CLASS": "oauth2_provider.oauth2_backends.OAuthLibCore",
     }
-    providers = dict(s.get("INTEGRATION_PROVIDERS") or {})
+    providers = dict(s.get("INTEGRATIONS_PROVIDERS") or {})
     providers.setdefault(
-        "sandbox",
-        provider_declaration(
-            s.get("INTEGRATIONS_BASE_URL", ""), s["SANDBOX_CLIENT_ID"], s["SANDBOX_CLIENT_SECRET"]
-        ),
-    )
-    s["INTEGRATION_PROVIDERS"] = providers
+        "sandbox", provider_declaration("", s["SANDBOX_CLIENT_ID"], s["SANDBOX_CLIENT_SECRET"]))
+    s["INTEGRATIONS_PROVIDERS"] = providers

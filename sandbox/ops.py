@@ -21,7 +21,11 @@ def register_client(redirect_uris=None, client_id=None, client_secret=None):
     """Create or update the product's OAuth application at the sandbox (idempotent)."""
     Application = get_application_model()
     if redirect_uris is None:
-        redirect_uris = [settings.INTEGRATIONS_BASE_URL + "/integrations/callback/sandbox/"]
+        base = getattr(settings, "INTEGRATIONS_BASE_URL", "") or ""
+        if not base:
+            raise ValueError("INTEGRATIONS_BASE_URL is not set: the sandbox cannot know the "
+                             "product's redirect URI (http://127.0.0.1:8000 for runserver)")
+        redirect_uris = [base.rstrip("/") + "/integrations/callback/sandbox/"]
     app, created = Application.objects.update_or_create(
         client_id=client_id or settings.SANDBOX_CLIENT_ID,
         defaults={

@@ -104,9 +104,9 @@ class Sandbox:
 def point_product_at(base_url: str, settings_obj) -> None:
     """Point the product's `sandbox` provider and redirect URIs at a sandbox on `base_url`."""
     settings_obj.INTEGRATIONS_BASE_URL = base_url.rstrip("/")
-    providers = dict(settings_obj.INTEGRATION_PROVIDERS)
+    providers = dict(settings_obj.INTEGRATIONS_PROVIDERS)
     providers["sandbox"] = provider_declaration(
         base_url, settings_obj.SANDBOX_CLIENT_ID, settings_obj.SANDBOX_CLIENT_SECRET
     )
-    settings_obj.INTEGRATION_PROVIDERS = providers
+    settings_obj.INTEGRATIONS_PROVIDERS = providers
     ops.register_client([base_url.rstrip("/") + "/integrations/callback/sandbox/"])

@@ -56,3 +56,11 @@ def log_in(page, base, username, password):
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/integrations/$"))
+
+
+def configure_provider(settings, key, **fields):
+    """Set fields of INTEGRATIONS_PROVIDERS[key] (a provider id, or "google" for both Google
+    providers) in pytest-django's `settings`, keeping the rest."""
+    providers = dict(settings.INTEGRATIONS_PROVIDERS)
+    providers[key] = {**providers.get(key, {}), **fields}
+    settings.INTEGRATIONS_PROVIDERS = providers

@@ -96,14 +96,22 @@ def start_test():
     with _lock:
         secrets.clear()
         outputs.clear()
-    for name in ("SANDBOX_CLIENT_SECRET", "GOOGLE_CLIENT_SECRET", "MICROSOFT_CLIENT_SECRET",
-                 "AMAZON_CLIENT_SECRET", "SECRET_KEY"):
+    remember_settings()
+
+
+def remember_settings():
+    """The secrets settings hold: Django's key, the encryption keys, every client secret."""
+    for name in ("SANDBOX_CLIENT_SECRET", "SECRET_KEY"):
         remember_secret(getattr(settings, name, ""))
-    for key in settings.FERNET_KEYS:
+    for key in settings.INTEGRATIONS_FERNET_KEYS:
         remember_secret(key)
+    for entry in (getattr(settings, "INTEGRATIONS_PROVIDERS", None) or {}).values():
+        if isinstance(entry, dict) and isinstance(entry.get("client_secret"), str):
+            remember_secret(entry["client_secret"])
 
 
 def find_leaks() -> list[str]:
+    remember_settings()  # as the test left them too
     emails = [(f"email to {m.to}", f"{m.subject}\n{m.body}") for m in getattr(mail, "outbox", [])]
     with _lock:
         found = []

@@ -1,5 +1,7 @@
-"""Login with Amazon, for the Amazon Ads API. The region picks the authorization and token hosts."""
+"""Login with Amazon, for the Amazon Ads API. INTEGRATIONS_PROVIDERS["amazon"]["region"] (NA, EU
+or FE) picks the authorization and token hosts."""
 
+OPTIONS = ("region",)
 REGIONS = {
     "NA": ("https://www.amazon.com/ap/oa", "https://api.amazon.com/auth/o2/token"),
     "EU": ("https://eu.account.amazon.com/ap/oa", "https://api.amazon.co.uk/auth/o2/token"),
@@ -7,14 +9,13 @@ REGIONS = {
 }
 
 
-def declare(s):
-    authorize_url, token_url = REGIONS.get((s.AMAZON_REGION or "NA").upper(), REGIONS["NA"])
+def declare(options):
+    region = str(options.get("region") or "NA").upper()
+    authorize_url, token_url = REGIONS.get(region, REGIONS["NA"])
     return {
         "name": "Amazon Ads",
         "authorize_url": authorize_url,
         "token_url": token_url,
-        "client_id": s.AMAZON_CLIENT_ID,
-        "client_secret": s.AMAZON_CLIENT_SECRET,
         # "profile" lets us read the account's user_id and name.
         "scopes": ("profile", "advertising::campaign_management"),
         "required_scopes": ("advertising::campaign_management",),

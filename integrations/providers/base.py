@@ -1,6 +1,22 @@
 """What a provider is: mostly data. Settings can override any field or declare a new provider."""
 
+import re
 from dataclasses import dataclass, field, fields
+
+# Values pasted from documentation rather than a console: `...` (Ellipsis), "changeme",
+# "<client id>", "your-client-id", "xxx", "TODO", the .env.example placeholders. Never a real
+# client id or secret; the checks say so and such a provider is not offered.
+PLACEHOLDER = re.compile(
+    r"\s*(\.\.\.|…|<[^>]*>|\{[^}]*\}|x+|todo|tbd|none|null|changeme|change[-_ ]me.*|replace[-_ ]?me.*|"
+    r"your[-_ ].*|example.*|dummy.*|placeholder.*|secret|client[-_ ]?(id|secret))\s*",
+    re.IGNORECASE)
+
+
+def is_placeholder(value) -> bool:
+    """True for a value that cannot be a real credential: not a string, or a placeholder."""
+    if value is None or value == "":
+        return False  # unset is not a placeholder: the provider is simply not configured
+    return not isinstance(value, str) or PLACEHOLDER.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)
@@ -37,7 +53,9 @@ class Provider:
 
     @property
     def configured(self) -> bool:
-        return bool(self.client_id and self.authorize_url and self.token_url)
+        """Offered to users: a client id and endpoints, and no placeholder among them."""
+        return bool(self.client_id and self.authorize_url and self.token_url) and not (
+            is_placeholder(self.client_id) or is_placeholder(self.client_secret))
 
     def normalize_scope(self, scope: str) -> str:
         if self.scope_prefix and scope.startswith(self.scope_prefix):

@@ -1,12 +1,14 @@
-from .google import declare_google
+from .google import GOOGLE
+
+FAMILY = "google"
 
 
-def declare(s):
-    return declare_google(
-        s,
-        name="Gmail",
-        scopes=("https://mail.google.com/", "openid", "email"),
-        required_scopes=("https://mail.google.com/",),
-        mail=True,
-        description="Read and send mail over IMAP/SMTP (XOAUTH2).",
-    )
+def declare(options):
+    return {
+        **GOOGLE,
+        "name": "Gmail",
+        "scopes": ("https://mail.google.com/", "openid", "email"),
+        "required_scopes": ("https://mail.google.com/",),
+        "mail": True,
+        "description": "Read and send mail over IMAP/SMTP (XOAUTH2).",
+    }

@@ -1,4 +1,8 @@
-"""Google's OAuth 2.0 endpoints, shared by the Google Business Profile and Gmail providers."""
+"""Google's OAuth 2.0 endpoints, shared by the Google Business Profile and Gmail providers.
+
+Both read their client from INTEGRATIONS_PROVIDERS["google"] (one OAuth client in the Google
+Cloud console serves both); INTEGRATIONS_PROVIDERS["gmail"] etc. override one of them.
+"""
 
 GOOGLE = {
     "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
@@ -15,8 +19,3 @@ GOOGLE = {
         "include_granted_scopes": "true",
     },
 }
-
-
-def declare_google(s, **fields):
-    return {**GOOGLE, "client_id": s.GOOGLE_CLIENT_ID, "client_secret": s.GOOGLE_CLIENT_SECRET,
-            **fields}

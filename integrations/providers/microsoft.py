@@ -1,11 +1,15 @@
-def declare(s):
-    base = f"https://login.microsoftonline.com/{s.MICROSOFT_TENANT or 'common'}/oauth2/v2.0"
+"""Microsoft identity platform (v2.0). INTEGRATIONS_PROVIDERS["microsoft"]["tenant"] picks the
+tenant: "common" (any account, the default), "organizations", "consumers" or a tenant id."""
+
+OPTIONS = ("tenant",)
+
+
+def declare(options):
+    base = f"https://login.microsoftonline.com/{options.get('tenant') or 'common'}/oauth2/v2.0"
     return {
         "name": "Microsoft 365",
         "authorize_url": f"{base}/authorize",
         "token_url": f"{base}/token",
-        "client_id": s.MICROSOFT_CLIENT_ID,
-        "client_secret": s.MICROSOFT_CLIENT_SECRET,
         # offline_access is what makes Microsoft issue a refresh token.
         "scopes": ("offline_access", "User.Read", "Mail.ReadWrite", "Mail.Send"),
         "required_scopes": ("Mail.ReadWrite", "Mail.Send"),

@@ -12,28 +12,36 @@ from . import amazon, gmail, google_business_profile, microsoft
 from ..conf import changed, settings
 from .base import FIELD_NAMES, Provider
 
-BUILTIN = {
-    "google_business_profile": google_business_profile.declare,
-    "gmail": gmail.declare,
-    "microsoft": microsoft.declare,
-    "amazon": amazon.declare,
-}
+BUILTIN = {module.__name__.rsplit(".", 1)[1]: module
+           for module in (google_business_profile, gmail, microsoft, amazon)}
+# Keys of INTEGRATIONS_PROVIDERS that are not providers: what several built-ins share.
+FAMILIES = {getattr(module, "FAMILY", "") for module in BUILTIN.values()} - {""}
 
 
 class ProviderConfigError(ValueError):
     pass
 
 
+def _absolute(url, base):
+    """An endpoint declared as a path ("/sandbox/o/token/") is served by this very site."""
+    if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
+        return base.rstrip("/") + url
+    return url
+
+
 def _build(provider_id: str, declared: dict) -> Provider:
     unknown = set(declared) - FIELD_NAMES - {"extends"}
     if unknown:
         raise ProviderConfigError(
-            f"INTEGRATION_PROVIDERS[{provider_id!r}] has unknown keys: {', '.join(sorted(unknown))}"
-        )
+            f"INTEGRATIONS_PROVIDERS[{provider_id!r}] has unknown keys: "
+            f"{', '.join(sorted(unknown))}")
     values = {k: v for k, v in declared.items() if k != "extends"}
     for key in ("scopes", "required_scopes"):
         if key in values:
             values[key] = tuple(values[key])
+    for key in ("authorize_url", "token_url", "revoke_url", "userinfo_url", "api_base_url"):
+        if key in values:
+            values[key] = _absolute(values[key], settings.INTEGRATIONS_BASE_URL or "")
     values.setdefault("name", provider_id.replace("_", " ").title())
     for key in ("authorize_url", "token_url"):
         if not values.get(key):
@@ -41,12 +49,31 @@ def _build(provider_id: str, declared: dict) -> Provider:
     return Provider(id=provider_id, **values)
 
 
+def configured() -> dict[str, dict]:
+    """INTEGRATIONS_PROVIDERS as given (a dict of dicts)."""
+    given = settings.INTEGRATIONS_PROVIDERS or {}
+    if not isinstance(given, dict):
+        raise ProviderConfigError("INTEGRATIONS_PROVIDERS must be a dict of provider id -> dict")
+    return given
+
+
 def declarations() -> dict[str, dict]:
-    result = {pid: declare(settings) for pid, declare in BUILTIN.items()}
-    for pid, override in (settings.INTEGRATION_PROVIDERS or {}).items():
-        base_id = override.get("extends", pid)
-        base = result.get(base_id) or (BUILTIN[base_id](settings) if base_id in BUILTIN else {})
-        result[pid] = {**base, **override}
+    """Every provider's fields: the built-ins with what settings give them (their family's
+    entry, then their own), then the providers declared in settings (`extends` starts one from
+    another)."""
+    given = configured()
+    result = {}
+    for pid, module in BUILTIN.items():
+        options = {**given.get(getattr(module, "FAMILY", ""), {}), **given.get(pid, {})}
+        own = getattr(module, "OPTIONS", ())
+        result[pid] = {**module.declare(options),
+                       **{k: v for k, v in options.items() if k not in own}}
+    for pid, declared in given.items():
+        if pid in BUILTIN or pid in FAMILIES:
+            continue
+        base_id = declared.get("extends")
+        base = result.get(base_id, {}) if base_id else {}
+        result[pid] = {**base, **declared}
     return result
 
 

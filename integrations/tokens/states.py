@@ -5,7 +5,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .. import notify
+from .. import notices
 from ..errors import ErrorKind
 from ..models import Integration, IntegrationEvent, OAuthCredential
 
@@ -16,7 +16,7 @@ def mark_reauth_required(integration, code, message, *, clear_refresh_token=True
     """Move an active integration to `reauth_required`; True on the transition (told once).
 
     The conditional UPDATE makes the transition happen once even when several workers fail at
-    the same moment, so the owner gets one email and listeners one signal.
+    the same moment, so the owner gets one notice and listeners one signal.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -31,7 +31,7 @@ def mark_reauth_required(integration, code, message, *, clear_refresh_token=True
         if changed:
             IntegrationEvent.objects.record(integration.pk, IntegrationEvent.Kind.STATUS,
                                             ErrorKind.REAUTH, error_code=code, message=message)
-            transaction.on_commit(lambda: notify.reauth_required(integration.pk, code, message))
+            notices.reauth_required(integration, code, message)
     integration.status = Integration.Status.REAUTH_REQUIRED
     if changed:
         log.warning("integration %s (%s) needs re-authentication: %s", integration.pk,

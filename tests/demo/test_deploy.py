@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,3 +88,37 @@ def test_it_mounts_no_sandbox_with_production_settings(tmp_path):
 def test_it_has_no_missing_migrations(tmp_path):
     r = manage(production_env(tmp_path), "makemigrations", "--check", "--dry-run")
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_it_refuses_a_placeholder_client_id_in_a_deploy_check(tmp_path):
+    r = manage(production_env(tmp_path, GOOGLE_CLIENT_ID="...", GOOGLE_CLIENT_SECRET="..."),
+               "check", "--deploy")
+    assert r.returncode != 0
+    out = r.stderr + r.stdout
+    assert "integrations.E005" in out and 'INTEGRATIONS_PROVIDERS["google"]["client_id"]' in out
+
+
+def test_it_accepts_a_real_looking_client_id(tmp_path):
+    env = production_env(tmp_path, GOOGLE_CLIENT_ID="1234-abc.apps.googleusercontent.com",
+                         GOOGLE_CLIENT_SECRET="GOCSPX-" + "s" * 28)
+    r = manage(env, "check", "--deploy")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("key", ["new-long-random-key", "short-key", "SECRET_KEY"])
+def test_it_refuses_a_weak_or_example_fernet_key_in_production(tmp_path, key):
+    env = production_env(tmp_path)
+    env["FERNET_KEYS"] = env["SECRET_KEY"] if key == "SECRET_KEY" else key
+    r = manage(env, "check", "--deploy")
+    assert r.returncode != 0
+    out = r.stderr + r.stdout
+    assert "integrations.E006" in out and "secrets.token_urlsafe" in out  # how to make one
+    assert env["FERNET_KEYS"] not in out  # the key itself is never printed
+
+
+def test_it_only_warns_about_a_development_key_with_debug_on(tmp_path):
+    env = production_env(tmp_path, DEBUG="true")
+    del env["FERNET_KEYS"]  # the demo derives one from SECRET_KEY in development
+    r = manage(env, "check")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "integrations.W001" in r.stderr + r.stdout

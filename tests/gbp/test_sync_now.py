@@ -69,26 +69,71 @@ def test_it_refuses_sync_now_while_a_sync_is_under_way(connected, sandbox, clien
     assert sandbox.calls("accounts") == 1  # the connect-time label only
 
 
-def test_it_says_the_sync_was_queued_when_a_worker_will_run_it(connected, client, monkeypatch):
+def queue_without_worker(monkeypatch):
+    """Messages "sent" to a broker that no worker reads: kept here, never run."""
     from gbp import tasks
 
     queued = []
-    monkeypatch.setattr(tasks.sync_integration, "delay", queued.append)
+    monkeypatch.setattr(tasks.sync_integration, "delay",
+                        lambda integration_id, since=None: queued.append((integration_id, since)))
+    return queued
+
+
+def test_it_says_the_sync_was_queued_when_a_worker_will_run_it(connected, client, monkeypatch):
+    queued = queue_without_worker(monkeypatch)
     html = sync_now(client, connected)
-    assert queued == [connected.pk]
+    assert [pk for pk, _ in queued] == [connected.pk]
     assert "Sync queued" in html and 'disabled' in html  # the page follows it until it is done
     assert client.get(f"/integrations/gbp/{connected.pk}/sync/status/").json()["syncing"]
+
+
+def test_it_says_when_no_worker_picked_the_sync_up_and_lets_it_be_retried(
+        connected, client, monkeypatch, settings):
+    settings.GBP_SYNC_PICKUP_SECONDS = 60
+    queued = queue_without_worker(monkeypatch)
+    sync_now(client, connected)
+    GbpSyncState.objects.filter(integration=connected).update(
+        requested_at=timezone.now() - timedelta(seconds=61))
+    status = client.get(f"/integrations/gbp/{connected.pk}/sync/status/").json()
+    assert not status["syncing"] and "No background worker has picked this sync up" in status["text"]
+    html = page_text(client.get(f"/integrations/gbp/{connected.pk}/"))
+    assert "No background worker has picked this sync up" in html
+    assert 'class="btn btn-primary" disabled' not in html
+    assert "Sync queued" in sync_now(client, connected)  # queued again, not throttled
+    assert len(queued) == 2 and queued[1][1] > queued[0][1]  # each with its own click time
+
+
+def test_it_drops_a_sync_no_worker_started_when_the_account_is_reconnected(
+        connected, sandbox, client, owner, monkeypatch):
+    from tests.helpers import connect
+
+    queue_without_worker(monkeypatch)
+    sync_now(client, connected)
+    assert client.get(f"/integrations/gbp/{connected.pk}/sync/status/").json()["syncing"]
+    connect(client, sandbox, owner, query=f"?integration={connected.pk}")
+    state = GbpSyncState.objects.get(integration=connected)
+    assert (state.status, state.requested_at) == ("idle", None)
+    assert "Sync queued" in sync_now(client, connected)  # the throttle does not hold it
+
+
+def test_it_skips_a_late_copy_of_a_sync_that_already_ran(connected, sandbox, client):
+    from gbp.tasks import sync_integration
+
+    clicked = timezone.now()
+    assert "Sync finished." in sync_now(client, connected)
+    assert sync_integration.delay(connected.pk, since=clicked.isoformat()).get()["skipped"]
+    assert connected.events.filter(kind="sync").count() == 1
 
 
 def test_it_says_so_when_the_sync_cannot_be_queued(connected, client, monkeypatch):
     from gbp import tasks
 
-    def broker_down(integration_id):
+    def broker_down(integration_id, since=None):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.sync_integration, "delay", broker_down)
     html = sync_now(client, connected)
-    assert "could not be started" in html
+    assert "could not be started" in html and "nothing for you to do" in html
     assert not client.get(f"/integrations/gbp/{connected.pk}/sync/status/").json()["syncing"]
 
 

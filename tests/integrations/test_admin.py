@@ -66,7 +66,7 @@ def test_it_searches_by_account_not_by_token(db, admin_client_, owner, make_inte
 def test_it_renders_undecryptable_rows(db, admin_client_, owner, make_integration, settings):
     integration = make_integration(owner)
     tokens = (integration.credential.access_token, integration.credential.refresh_token)
-    settings.FERNET_KEYS = [NEW_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY]
     list_url = reverse("admin:integrations_integration_changelist")
     change_url = reverse("admin:integrations_integration_change", args=[integration.pk])
     for url in (list_url, change_url):

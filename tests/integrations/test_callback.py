@@ -8,7 +8,7 @@ import requests
 from integrations.models import Integration, IntegrationEvent, OAuthCredential
 from sandbox import data
 from sandbox.conf import GBP_SCOPE
-from tests.helpers import connect, finish, no_integrations, page_text, start, state_of
+from tests.helpers import configure_provider, connect, finish, no_integrations, page_text, start, state_of
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_it_rejects_an_expired_state(sandbox, logged_in, owner):
 
 
 def test_it_rejects_a_state_from_another_provider(sandbox, logged_in, owner, settings):
-    settings.GOOGLE_CLIENT_ID = "google-client-id"
+    configure_provider(settings, "google", client_id="google-client-id")
     google_state = state_of(start(logged_in, "google_business_profile"))
     r = logged_in.get("/integrations/callback/sandbox/", {"state": google_state, "code": "x"})
     assert r.status_code == 403 and "different provider" in page_text(r)

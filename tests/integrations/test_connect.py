@@ -2,7 +2,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.helpers import start
+from tests.helpers import configure_provider, start
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def query(url):
 
 
 def test_it_redirects_to_the_provider_with_state_and_pkce(db, logged_in, settings):
-    settings.GOOGLE_CLIENT_ID = "google-client-id"
+    configure_provider(settings, "google", client_id="google-client-id")
     url = start(logged_in, "google_business_profile")
     assert url.startswith("https://accounts.google.com/o/oauth2/v2/auth?")
     q = query(url)
@@ -32,7 +32,7 @@ def test_it_redirects_to_the_provider_with_state_and_pkce(db, logged_in, setting
 
 
 def test_it_builds_the_redirect_uri_from_the_base_url_not_the_host(db, logged_in, settings):
-    settings.GOOGLE_CLIENT_ID = "google-client-id"
+    configure_provider(settings, "google", client_id="google-client-id")
     settings.INTEGRATIONS_BASE_URL = "https://app.example.com"
     settings.ALLOWED_HOSTS = ["*"]  # even when a proxy lets any Host through
     r = logged_in.get("/integrations/connect/gmail/", HTTP_HOST="evil.example.net")
@@ -40,8 +40,8 @@ def test_it_builds_the_redirect_uri_from_the_base_url_not_the_host(db, logged_in
 
 
 def test_it_asks_microsoft_for_offline_access_on_the_configured_tenant(db, logged_in, settings):
-    settings.MICROSOFT_CLIENT_ID = "ms-client"
-    settings.MICROSOFT_TENANT = "contoso.onmicrosoft.com"
+    configure_provider(settings, "microsoft", client_id="ms-client",
+                       tenant="contoso.onmicrosoft.com")
     url = start(logged_in, "microsoft")
     assert url.startswith("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize?")
     assert "offline_access" in query(url)["scope"].split()
@@ -60,7 +60,7 @@ def test_it_caps_the_number_of_pending_flows(db, logged_in):
 
 
 def test_it_refuses_an_unconfigured_provider(db, logged_in, settings):
-    settings.AMAZON_CLIENT_ID = ""
+    configure_provider(settings, "amazon", client_id="")
     r = logged_in.get("/integrations/connect/amazon/")
     assert r.status_code == 302 and r["Location"] == "/integrations/"
     assert "integrations_oauth_states" not in logged_in.session

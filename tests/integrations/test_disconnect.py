@@ -3,7 +3,7 @@ import requests
 from django.test import Client
 
 from integrations.models import Integration, IntegrationEvent
-from tests.helpers import connect
+from tests.helpers import configure_provider, connect
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_it_enforces_csrf(db, owner, make_integration):
 
 def test_it_keeps_a_sibling_on_the_same_google_grant(db, client, owner, make_integration, settings):
     """Google revokes a whole grant: disconnecting Gmail must not cut off Business Profile."""
-    settings.GOOGLE_CLIENT_ID = "google-client-id"
+    configure_provider(settings, "google", client_id="google-client-id")
     gbp = make_integration(owner, "google_business_profile", external_id="sub-1")
     gmail = make_integration(owner, "gmail", external_id="sub-1")
     client.force_login(owner)

@@ -36,17 +36,17 @@ def test_it_reads_back_what_it_wrote(db, owner, make_integration):
 
 def test_it_rotates_to_the_newest_key(db, owner, make_integration, settings):
     integration = make_integration(owner, access_token="keep-a", refresh_token="keep-r")
-    settings.FERNET_KEYS = [NEW_KEY, OLD_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY, OLD_KEY]
     call_command("rotate_fernet_keys")
 
-    settings.FERNET_KEYS = [NEW_KEY]  # the old key is gone: the new one alone must do
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY]  # the old key is gone: the new one alone must do
     cred = OAuthCredential.objects.get(integration=integration)
     assert (cred.access_token, cred.refresh_token) == ("keep-a", "keep-r")
 
 
 def test_it_reports_and_flags_rows_it_cannot_decrypt(db, owner, make_integration, settings):
     integration = make_integration(owner)
-    settings.FERNET_KEYS = [NEW_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY]
 
     with pytest.raises(CommandError, match="undecryptable 1"):
         call_command("rotate_fernet_keys")
@@ -55,13 +55,13 @@ def test_it_reports_and_flags_rows_it_cannot_decrypt(db, owner, make_integration
     assert integration.status == Integration.Status.REAUTH_REQUIRED
     assert integration.credential.last_error_code == "undecryptable"
     # The ciphertext is kept: restoring the key makes the tokens readable again.
-    settings.FERNET_KEYS = [OLD_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [OLD_KEY]
     assert not integration.credential.__class__.objects.get(pk=integration.credential.pk).is_undecryptable
 
 
 def test_it_reads_an_undecryptable_row_without_crashing(db, owner, make_integration, settings):
     integration = make_integration(owner)
-    settings.FERNET_KEYS = [NEW_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY]
     cred = OAuthCredential.objects.get(integration=integration)
     assert is_undecryptable(cred.access_token)
     assert cred.is_undecryptable
@@ -70,17 +70,17 @@ def test_it_reads_an_undecryptable_row_without_crashing(db, owner, make_integrat
 
 def test_it_keeps_ciphertext_when_an_undecryptable_row_is_saved(db, owner, make_integration, settings):
     integration = make_integration(owner, access_token="survivor")
-    settings.FERNET_KEYS = [NEW_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY]
     cred = OAuthCredential.objects.get(integration=integration)
     cred.refresh_failures = 3
     cred.save()
-    settings.FERNET_KEYS = [OLD_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [OLD_KEY]
     assert OAuthCredential.objects.get(pk=cred.pk).access_token == "survivor"
 
 
 def test_it_dry_runs_without_writing(db, owner, make_integration, settings):
     make_integration(owner)
     before = raw_rows()
-    settings.FERNET_KEYS = [NEW_KEY, OLD_KEY]
+    settings.INTEGRATIONS_FERNET_KEYS = [NEW_KEY, OLD_KEY]
     call_command("rotate_fernet_keys", "--dry-run")
     assert raw_rows() == before

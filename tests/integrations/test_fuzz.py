@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from integrations import http, tokens
 from integrations.models import Integration, OAuthCredential
+from tests.helpers import configure_provider
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -118,7 +119,8 @@ status = st.sampled_from([200, 200, 200, 201, 400, 401, 403, 429, 500, 502, 503]
 def google(settings, monkeypatch):
     # Set once, outside the examples: each settings assignment stacks an override.
     monkeypatch.setattr(http, "wait", lambda s: None)
-    settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "fuzz-client", "fuzz-secret-value"
+    configure_provider(settings, "google", client_id="fuzz-client",
+                       client_secret="fuzz-secret-value")
 
 
 @FUZZ

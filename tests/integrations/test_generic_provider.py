@@ -9,7 +9,7 @@ from tests.helpers import connect
 def test_it_connects_refreshes_and_disconnects_a_settings_only_provider(
         sandbox, client, owner, settings):
     base = sandbox.base_url + "/sandbox"
-    settings.INTEGRATION_PROVIDERS = {**settings.INTEGRATION_PROVIDERS, "acme": {
+    settings.INTEGRATIONS_PROVIDERS = {**settings.INTEGRATIONS_PROVIDERS, "acme": {
         "name": "Acme (generic OAuth 2.0)",
         "authorize_url": f"{base}/o/authorize/", "token_url": f"{base}/o/token/",
         "revoke_url": f"{base}/o/revoke_token/", "userinfo_url": f"{base}/userinfo",

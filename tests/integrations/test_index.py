@@ -3,7 +3,7 @@ from html import unescape
 import pytest
 
 from integrations import tokens
-from tests.helpers import page_text
+from tests.helpers import configure_provider, page_text
 
 
 @pytest.fixture
@@ -41,14 +41,14 @@ def test_it_tells_users_an_operator_problem_is_not_theirs(db, logged_in, owner, 
 
 
 def test_it_lists_providers_to_connect(db, logged_in, settings):
-    settings.GOOGLE_CLIENT_ID = "id"
+    configure_provider(settings, "google", client_id="id")
     html = page_text(logged_in.get("/integrations/"))
     assert "Google Business Profile (sandbox)" in html and "Gmail" in html
     assert "Not configured" not in html  # staff only
 
 
 def test_it_tells_staff_what_is_not_configured(db, client, staff, settings):
-    settings.MICROSOFT_CLIENT_ID = ""
+    configure_provider(settings, "microsoft", client_id="")
     client.force_login(staff)
     html = page_text(client.get("/integrations/"))
     assert "Not configured" in html and "Microsoft 365" in html

@@ -1,6 +1,7 @@
 import pytest
 
 from integrations.providers import registry
+from tests.helpers import configure_provider
 
 
 def test_it_declares_the_built_in_providers(settings):
@@ -9,21 +10,21 @@ def test_it_declares_the_built_in_providers(settings):
 
 
 def test_it_reads_client_credentials_from_settings_at_call_time(settings):
-    settings.GOOGLE_CLIENT_ID, settings.GOOGLE_CLIENT_SECRET = "id-1", "secret-1"
+    configure_provider(settings, "google", client_id="id-1", client_secret="secret-1")
     assert registry.get("gmail").client_id == "id-1"
-    settings.GOOGLE_CLIENT_SECRET = "secret-2"
+    configure_provider(settings, "google", client_secret="secret-2")
     assert registry.get("gmail").client_secret == "secret-2"
 
 
 def test_it_picks_amazons_region(settings):
-    settings.AMAZON_REGION = "EU"
+    configure_provider(settings, "amazon", region="EU")
     amazon = registry.get("amazon")
     assert amazon.token_url == "https://api.amazon.co.uk/auth/o2/token"
     assert "advertising::campaign_management" in amazon.scopes
 
 
 def test_it_overrides_a_built_in_from_settings(settings):
-    settings.INTEGRATION_PROVIDERS = {"gmail": {"token_url": "https://staging.example/token",
+    settings.INTEGRATIONS_PROVIDERS = {"gmail": {"token_url": "https://staging.example/token",
                                                 "scopes": ["https://mail.google.com/"]}}
     gmail = registry.get("gmail")
     assert gmail.token_url == "https://staging.example/token"
@@ -32,7 +33,7 @@ def test_it_overrides_a_built_in_from_settings(settings):
 
 
 def test_it_declares_a_generic_provider_from_settings(settings):
-    settings.INTEGRATION_PROVIDERS = {"acme": {
+    settings.INTEGRATIONS_PROVIDERS = {"acme": {
         "name": "Acme CRM", "authorize_url": "https://acme.example/authorize",
         "token_url": "https://acme.example/token", "scopes": ["read"], "client_id": "c",
         "client_secret": "s", "client_auth": "basic",
@@ -42,7 +43,7 @@ def test_it_declares_a_generic_provider_from_settings(settings):
 
 
 def test_it_refuses_unknown_keys(settings):
-    settings.INTEGRATION_PROVIDERS = {"acme": {"authorize_url": "a", "token_url": "t", "colour": 1}}
+    settings.INTEGRATIONS_PROVIDERS = {"acme": {"authorize_url": "a", "token_url": "t", "colour": 1}}
     with pytest.raises(registry.ProviderConfigError):
         registry.get("acme")
 
@@ -55,5 +56,5 @@ def test_it_matches_microsoft_scopes_with_their_prefix(settings):
 
 
 def test_it_never_prints_a_client_secret(settings):
-    settings.GOOGLE_CLIENT_SECRET = "very-secret-value"
+    configure_provider(settings, "google", client_secret="very-secret-value")
     assert "very-secret-value" not in repr(registry.get("gmail"))

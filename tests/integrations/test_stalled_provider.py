@@ -66,9 +66,9 @@ def test_it_gives_up_on_a_provider_that_never_answers(behaviour, db, owner, make
     before = OAuthCredential.objects.get(integration=integration)
     overflows = listen_overflows()
     with stalled_provider(behaviour) as token_url:
-        providers = dict(settings.INTEGRATION_PROVIDERS)
+        providers = dict(settings.INTEGRATIONS_PROVIDERS)
         providers["sandbox"] = {**providers["sandbox"], "token_url": token_url}
-        settings.INTEGRATION_PROVIDERS = providers
+        settings.INTEGRATIONS_PROVIDERS = providers
         started = time.monotonic()
         with pytest.raises(tokens.RefreshFailed) as failed:
             tokens.ensure_fresh(integration, force=True)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from integrations import signals, tokens
 from integrations.models import IntegrationEvent, OAuthCredential
+from tests.helpers import configure_provider
 
 
 def creds(integration):
@@ -74,7 +75,7 @@ def test_it_retries_a_401_once_with_a_forced_refresh(connected, sandbox, owner):
 
 
 def test_it_builds_an_xoauth2_string(db, owner, make_integration, settings):
-    settings.GOOGLE_CLIENT_ID = "id"
+    configure_provider(settings, "google", client_id="id")
     gmail = make_integration(owner, "gmail", display_name="me@gmail.com", access_token="tok-123")
     assert tokens.xoauth2_string(gmail) == "user=me@gmail.com\x01auth=Bearer tok-123\x01\x01"
 
@@ -96,9 +97,9 @@ def test_it_sends_token_refreshed(connected, sandbox):
 
 
 def test_it_reads_client_credentials_at_refresh_time(connected, sandbox, settings):
-    providers = dict(settings.INTEGRATION_PROVIDERS)
+    providers = dict(settings.INTEGRATIONS_PROVIDERS)
     providers["sandbox"] = {**providers["sandbox"], "client_secret": "rotated-but-wrong"}
-    settings.INTEGRATION_PROVIDERS = providers
+    settings.INTEGRATIONS_PROVIDERS = providers
     with pytest.raises(tokens.RefreshFailed) as failed:
         tokens.ensure_fresh(connected, force=True)
     assert failed.value.code == "invalid_client"
@@ -106,7 +107,7 @@ def test_it_reads_client_credentials_at_refresh_time(connected, sandbox, setting
 
 def test_it_flags_an_undecryptable_credential(db, owner, make_integration, settings):
     integration = make_integration(owner, expires_in=0)
-    settings.FERNET_KEYS = ["another-key-entirely-0123456789abcdef0123456789"]
+    settings.INTEGRATIONS_FERNET_KEYS = ["another-key-entirely-0123456789abcdef0123456789"]
     with pytest.raises(tokens.ReauthRequired) as failed:
         tokens.ensure_fresh(integration)
     assert failed.value.code == "undecryptable"

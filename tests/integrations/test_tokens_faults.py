@@ -129,10 +129,10 @@ def test_it_survives_a_refused_connection(connected, settings, waits):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    providers = dict(settings.INTEGRATION_PROVIDERS)
+    providers = dict(settings.INTEGRATIONS_PROVIDERS)
     providers["sandbox"] = {**providers["sandbox"],
                             "token_url": f"http://127.0.0.1:{closed_port}/token"}
-    settings.INTEGRATION_PROVIDERS = providers
+    settings.INTEGRATIONS_PROVIDERS = providers
     before = stored(connected)
     with pytest.raises(tokens.RefreshFailed) as failed:
         tokens.ensure_fresh(connected, force=True)

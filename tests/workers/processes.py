@@ -42,8 +42,8 @@ def product_env(sandbox=None, settings=None, **extra) -> dict:
     env.update(DJANGO_SETTINGS_MODULE="config.settings_test", DATABASE_URL=database_url(),
                PYTHONPATH=str(ROOT))
     if sandbox is not None:
-        env.update(INTEGRATIONS_BASE_URL=sandbox.base_url, INTEGRATION_PROVIDERS=json.dumps(
-            {"sandbox": settings.INTEGRATION_PROVIDERS["sandbox"]}))
+        env.update(INTEGRATIONS_BASE_URL=sandbox.base_url, INTEGRATIONS_PROVIDERS=json.dumps(
+            {"sandbox": settings.INTEGRATIONS_PROVIDERS["sandbox"]}))
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

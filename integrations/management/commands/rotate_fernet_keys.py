@@ -1,7 +1,7 @@
-"""Re-encrypt every credential with the newest key in FERNET_KEYS.
+"""Re-encrypt every credential with the newest key in INTEGRATIONS_FERNET_KEYS.
 
 Run it after prepending a new key; once it reports no undecryptable rows, older keys can be
-removed from FERNET_KEYS.
+removed from INTEGRATIONS_FERNET_KEYS.
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -12,7 +12,7 @@ from integrations.models import OAuthCredential
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt every OAuth credential with the newest key in FERNET_KEYS."
+    help = "Re-encrypt every OAuth credential with the newest key in INTEGRATIONS_FERNET_KEYS."
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="count, change nothing")
@@ -48,6 +48,6 @@ class Command(BaseCommand):
         if undecryptable:
             raise CommandError(
                 summary + " (undecryptable rows were encrypted with a key no longer in "
-                "FERNET_KEYS; they are flagged for reconnection)"
+                "INTEGRATIONS_FERNET_KEYS; they are flagged for reconnection)"
             )
         self.stdout.write(summary)

@@ -17,6 +17,9 @@ SCHEDULES = [
     Schedule("Token sweep (hourly, tokens expiring before the next sweep)",
              "integrations.tasks.refresh_expiring_tokens", {"within_seconds": 75 * 60},
              interval={"every": 1, "period": IntervalSchedule.HOURS}),
+    Schedule("Notices to owners (every 5 minutes: deliveries that failed are tried again)",
+             "integrations.tasks.deliver_notices",
+             interval={"every": 5, "period": IntervalSchedule.MINUTES}),
 ]
 
 

@@ -19,7 +19,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from django.contrib.auth import get_user_model
+
 from integrations import proactive, tokens
+from integrations.adapter import get_adapter
 from integrations.display import REAUTH_WORDS
 from integrations.errors import ErrorKind
 from integrations.models import Integration, OAuthCredential
@@ -57,8 +60,8 @@ def report(now, limit) -> dict:
         integration__status=Integration.Status.REAUTH_REQUIRED)
     by_reason = dict(reauth.values_list("last_error_code").annotate(n=Count("pk")))
     accounts = Integration.objects.filter(status=Integration.Status.REAUTH_REQUIRED).order_by(
-        "pk").values_list("pk", "provider", "display_name", "external_id", "user__email",
-                          "user__username", "credential__last_error_code")
+        "pk").values_list("pk", "provider", "display_name", "external_id", "user_id",
+                          "credential__last_error_code")
     listed = accounts if limit == 0 else accounts[:limit]
     return {
         "time": now.isoformat(),
@@ -71,16 +74,24 @@ def report(now, limit) -> dict:
         "reauth_required": {
             "count": by_status[Integration.Status.REAUTH_REQUIRED],
             "by_reason": by_reason,
-            "accounts": [_advice(*row) for row in listed.iterator()],
+            "accounts": list(_advice(listed.iterator())),
         },
     }
 
 
-def _advice(pk, provider, name, external_id, email, username, code):
-    reason = REAUTH_WORDS.get(code, "The connection stopped working.").format(
-        provider=registry.name_of(provider))
-    return {"id": pk, "provider": provider, "account": name or external_id,
-            "owner": email or username, "code": code, "reason": reason, "action": ACTION}
+def _advice(rows, chunk=1000):
+    """What to tell about each listed account; its owner named and reached through the host's
+    adapter (any user model), the owners read a chunk at a time."""
+    adapter, users = get_adapter(), get_user_model()._default_manager
+    for part in proactive.batches(rows, chunk):
+        owners = users.in_bulk({row[4] for row in part})
+        for pk, provider, name, external_id, user_id, code in part:
+            owner = owners.get(user_id)
+            reason = REAUTH_WORDS.get(code, "The connection stopped working.").format(
+                provider=registry.name_of(provider))
+            yield {"id": pk, "provider": provider, "account": name or external_id,
+                   "owner": adapter.user_email(owner) or adapter.user_display(owner),
+                   "code": code, "reason": reason, "action": ACTION}
 
 
 def sample_ids(n) -> list[int]:

@@ -1,7 +1,12 @@
-"""python manage.py sandbox register | fault ENDPOINT KIND | clear | expire USER | revoke USER | status"""
+"""python manage.py sandbox register | fault ENDPOINT KIND | clear | expire USER | revoke USER | status
+
+USER is what the user signs in with (the user model's USERNAME_FIELD: a username, an email...).
+"""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from sandbox import ops
 from sandbox.faults import KINDS
@@ -28,14 +33,30 @@ class Command(BaseCommand):
         sub.add_parser("clear", help="remove every fault")
         for name, text in (("expire", "expire a user's access tokens"),
                            ("revoke", "revoke a user's grant")):
-            sub.add_parser(name, help=text).add_argument("username")
+            sub.add_parser(name, help=text).add_argument(
+                "username", metavar="USER", help="what the user signs in with")
         sub.add_parser("status", help="list faults and call counts")
 
     def handle(self, *args, action, **opts):
+        self._require_migrated()
         getattr(self, f"do_{action}")(**opts)
 
+    def _require_migrated(self):
+        """The sandbox's tables exist only after `migrate` ran with it installed (a project that
+        just turned it on has not): say so instead of a "no such table" traceback."""
+        connection = connections[DEFAULT_DB_ALIAS]
+        executor = MigrationExecutor(connection)
+        targets = [key for key in executor.loader.graph.leaf_nodes()
+                   if key[0] in ("sandbox", "oauth2_provider")]
+        if executor.migration_plan(targets):
+            raise CommandError("The sandbox's tables are not created yet: run "
+                               "`python manage.py migrate` first.")
+
     def do_register(self, redirect_uris=None, **opts):
-        app, created = ops.register_client(redirect_uris)
+        try:
+            app, created = ops.register_client(redirect_uris)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         verb = "registered" if created else "updated"
         self.stdout.write(f"sandbox client {verb}: {app.client_id} -> {app.redirect_uris}")
 
@@ -54,10 +75,11 @@ class Command(BaseCommand):
         self.stdout.write(f"cleared {ops.clear_faults()} fault(s)")
 
     def _user(self, username):
+        User = get_user_model()
         try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"no user {username!r}")
+            return User._default_manager.get_by_natural_key(username)
+        except User.DoesNotExist:
+            raise CommandError(f"no user {username!r} ({User.USERNAME_FIELD})") from None
 
     def do_expire(self, username, **opts):
         self.stdout.write(f"expired {ops.expire_tokens(self._user(username))} access token(s)")

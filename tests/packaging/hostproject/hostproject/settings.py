@@ -96,11 +96,11 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 
 # --- django-stay-connected ----------------------------------------------------------------
-FERNET_KEYS = ["hostproject-fernet-key-for-tests-only-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"]
+INTEGRATIONS_FERNET_KEYS = ["hostproject-fernet-key-for-tests-only-0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c"]
 # The sandbox's pytest fixture points this at its live server.
 INTEGRATIONS_BASE_URL = "http://127.0.0.1:8000"
 # The sandbox speaks plain http on loopback.
-OAUTH_ALLOW_INSECURE_TRANSPORT = True
+INTEGRATIONS_ALLOW_INSECURE_TRANSPORT = True
 
 # The sandbox provider, opt-in: adds its apps and declares the `sandbox` provider.
 if os.environ.get("HOSTPROJECT_SANDBOX", "1") == "1":

@@ -1,0 +1,202 @@
+"""What a host project changes, in one class it names by a dotted path (allauth's and
+django-oauth-toolkit's habit):
+
+    INTEGRATIONS_ADAPTER = "myproject.adapters.IntegrationsAdapter"
+
+    class IntegrationsAdapter(DefaultAdapter):
+        def send_notice(self, notice, recipients): ...   # post to a chat webhook instead
+
+The defaults are the apps' own behaviour. Views, admin, commands and tasks ask the adapter; none
+of them assumes a user has `username`, `email`, `first_name` or `get_full_name()`.
+"""
+
+import functools
+import logging
+from email.utils import parseaddr
+
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.mail import EmailMessage
+from django.http import Http404
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.module_loading import import_string
+
+from . import display
+from .conf import changed, settings
+from .models import Integration
+from .providers import registry
+
+log = logging.getLogger(__name__)
+
+# What a request may do to an integration (DefaultAdapter.can_act).
+ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync")
+
+
+class AdapterError(Exception):
+    pass
+
+
+class DefaultAdapter:
+    """Override any method in a subclass; each documents its default."""
+
+    # --- Who sees what, who may do what -------------------------------------------------------
+
+    def integrations_for(self, request):
+        """The integrations this request may see (a queryset). Default: the signed-in user's
+        own. Every lookup by id goes through it, so anything outside it is a 404."""
+        return Integration.objects.filter(user=request.user)
+
+    def owner_for(self, request):
+        """Who owns an integration this request connects. Default: the signed-in user."""
+        return request.user
+
+    def can_connect(self, request, provider) -> bool:
+        """May this request connect (or add another account of) this provider? Default: any
+        provider an operator has configured."""
+        return provider.configured
+
+    def can_act(self, request, integration, action: str) -> bool:
+        """May this request do `action` (one of ACTIONS) to an integration it can see?
+        Default: yes. A refusal is a 403 with a message (the integration exists for them)."""
+        return True
+
+    # --- People ------------------------------------------------------------------------------
+
+    def user_display(self, user) -> str:
+        """How a user is named in admin, commands, emails and logs. Default: the value of the
+        user model's USERNAME_FIELD (`get_username()`), else `str(user)`."""
+        if user is None:
+            return ""
+        name = user.get_username() if hasattr(user, "get_username") else ""
+        return str(name or user)
+
+    def user_email(self, user) -> str:
+        """The address to email a user at, or "" when the user model has none (they are then
+        not emailed). Default: the field `get_email_field_name()` names, if the model has it."""
+        if user is None:
+            return ""
+        field = user.get_email_field_name() if hasattr(user, "get_email_field_name") else "email"
+        value = getattr(user, field, "") if _is_field(type(user), field) else ""
+        return value if isinstance(value, str) and "@" in parseaddr(value)[1] else ""
+
+    def user_search_fields(self) -> list[str]:
+        """The user fields admin searches integrations by (as `user__<field>` lookups). Default:
+        USERNAME_FIELD and the email field, where the model has them."""
+        User = get_user_model()
+        names = [getattr(User, "USERNAME_FIELD", ""), User.get_email_field_name()
+                 if hasattr(User, "get_email_field_name") else "email"]
+        return [f"user__{name}" for name in dict.fromkeys(names) if name and _is_field(User, name)]
+
+    # --- Telling people ----------------------------------------------------------------------
+
+    def notice_recipients(self, integration) -> list:
+        """Who is told when an integration needs its owner. Default: its user."""
+        return [integration.user]
+
+    def send_notice(self, notice, recipients) -> None:
+        """Deliver one notice (integrations.models.Notice) to its recipients. Raise to have it
+        tried again later (with backoff; see INTEGRATIONS_NOTICE_ATTEMPTS): the notice is
+        delivered by one successful call. Default: one email to each recipient that has an
+        address, rendered from `integrations/email/<kind>_subject.txt` and `<kind>.txt`."""
+        sent = 0
+        for recipient in recipients:
+            address = self.user_email(recipient)
+            if not address:
+                log.warning("notice %s (integration %s): %s has no email address; not emailed",
+                            notice.pk, notice.integration_id, self.user_display(recipient))
+                continue
+            subject, body = self.render_notice_email(notice, recipient)
+            message = EmailMessage(subject, body, None, [address],
+                                   headers={"Message-ID": notice_message_id(notice)})
+            message.send()
+            sent += 1
+        return sent
+
+    def render_notice_email(self, notice, recipient) -> tuple[str, str]:
+        """(subject, body) of a notice's email to one recipient."""
+        context = self.notice_context(notice, recipient)
+        subject = render_to_string(f"integrations/email/{notice.kind}_subject.txt", context)
+        body = render_to_string(f"integrations/email/{notice.kind}.txt", context)
+        return " ".join(subject.split()), body
+
+    def notice_context(self, notice, recipient) -> dict:
+        """What the notice templates see."""
+        integration = notice.integration
+        provider_name = registry.name_of(integration.provider)
+        return {
+            "notice": notice,
+            "integration": integration,
+            "recipient": recipient,
+            "recipient_name": self.user_display(recipient),
+            "provider_name": provider_name,
+            "account": integration.display_name or integration.external_id,
+            # The words the integrations page uses; the provider's code and message are for
+            # operators (admin, logs, history), never the owner's inbox.
+            "reason": display.reauth_reason(notice.error_code, provider_name),
+            "url": self.reconnect_url(integration),
+        }
+
+    def reconnect_url(self, integration) -> str:
+        """Where a notice sends people to fix an integration (an absolute URL)."""
+        return settings.INTEGRATIONS_BASE_URL + reverse("integrations:index")
+
+    # --- Where people land -------------------------------------------------------------------
+
+    def connect_redirect_url(self, request, integration, created: bool, next_url: str) -> str:
+        """Where the browser goes after a successful connect or reconnect. Default: the `next`
+        the connect link carried (checked to stay on this site), else the integrations page."""
+        return next_url or reverse("integrations:index")
+
+
+def _is_field(model, name) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
+
+
+def notice_message_id(notice) -> str:
+    """One Message-ID per notice: a copy sent again (a delivery whose outcome was lost) is the
+    same message to mail systems that deduplicate by it."""
+    domain = parseaddr(django_settings.DEFAULT_FROM_EMAIL or "")[1].rpartition("@")[2]
+    return f"<integrations-notice-{notice.pk}.{notice.created_at:%Y%m%d%H%M%S}@{domain or 'localhost'}>"
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str) -> DefaultAdapter:
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        raise AdapterError(f"INTEGRATIONS_ADAPTER {path!r} cannot be imported: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, DefaultAdapter)):
+        raise AdapterError(f"INTEGRATIONS_ADAPTER {path!r} is not a subclass of "
+                           "integrations.adapter.DefaultAdapter")
+    return cls()
+
+
+def get_adapter() -> DefaultAdapter:
+    """The host's adapter (one instance per class path)."""
+    return _load(settings.INTEGRATIONS_ADAPTER)
+
+
+def _forget(name=None, **kwargs):
+    if name == "INTEGRATIONS_ADAPTER":
+        _load.cache_clear()
+
+
+changed.connect(_forget, dispatch_uid="integrations.adapter")
+
+
+def integration_or_404(request, integration_id, action: str = "view") -> Integration:
+    """An integration this request may see (anyone else's is a 404: no existence leak), and may
+    do `action` to (else a 403)."""
+    adapter = get_adapter()
+    integration = adapter.integrations_for(request).filter(pk=integration_id).first()
+    if integration is None:
+        raise Http404("Unknown integration")
+    if not adapter.can_act(request, integration, action):
+        raise PermissionDenied(f"You may not {action} this integration.")
+    return integration
