@@ -60,8 +60,13 @@ def clear_grant_sync_error(sender, integration, created, **kwargs):
 
 
 @receiver(signals.integration_connected, dispatch_uid="gbp.forget_queued_sync_on_connect")
-@receiver(signals.integration_disconnected, dispatch_uid="gbp.forget_queued_sync_on_disconnect")
-def forget_queued_sync(sender, integration, **kwargs):
-    """A "Sync now" that no worker has started belongs to the grant before: it neither shows
-    as under way nor holds the throttle after a reconnect or a disconnect."""
+def forget_queued_sync_on_connect(sender, integration, **kwargs):
+    """A "Sync now" no worker started belongs to the grant before; the new grant may be
+    synced at once."""
+    sync_state.forget_queued(integration.pk, new_grant=True)
+
+
+@receiver(signals.integration_disconnected,
+          dispatch_uid="gbp.forget_queued_sync_on_disconnect")
+def forget_queued_sync_on_disconnect(sender, integration, **kwargs):
     sync_state.forget_queued(integration.pk)

@@ -114,11 +114,14 @@ def unqueue(integration_id):
         status=Status.IDLE)
 
 
-def forget_queued(integration_id):
-    """A reconnect or a disconnect: a "Sync now" still waiting for a worker is dropped, and
-    does not hold the throttle (the next click syncs the new grant at once)."""
+def forget_queued(integration_id, *, new_grant=False):
+    """A disconnect or a reconnect: a "Sync now" still waiting for a worker belongs to the
+    grant before and is dropped. After a reconnect (`new_grant`) the throttle starts over too:
+    the next click syncs the new grant at once."""
     GbpSyncState.objects.filter(pk=integration_id, status=Status.QUEUED).update(
-        status=Status.IDLE, requested_at=None)
+        status=Status.IDLE)
+    if new_grant:
+        GbpSyncState.objects.filter(pk=integration_id).update(requested_at=None)
 
 
 def is_unclaimed(state: GbpSyncState | None, now=None) -> bool:

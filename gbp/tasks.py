@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from kombu.exceptions import OperationalError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -54,10 +55,13 @@ def enqueue_sync(integration_id, since=None) -> bool:
     than that (a retried click whose first message a worker ran after all) is skipped."""
     try:
         sync_integration.delay(integration_id, since=since.isoformat() if since else None)
-    except Exception as exc:  # kombu's OperationalError and friends: the broker is down
+    except (OperationalError, OSError) as exc:  # the broker is down (its text may hold its URL)
         log.error("integration %s: could not queue a GBP sync (%s): is the Celery broker "
                   "reachable? (your Celery app's broker_url, CELERY_BROKER_URL in Django "
                   "settings)", integration_id, type(exc).__name__)
+        return False
+    except Exception:
+        log.exception("integration %s: could not queue a GBP sync", integration_id)
         return False
     return True
 

@@ -162,3 +162,16 @@ def check_task_queue(app_configs, **kwargs):
                         id="integrations.W004")]
     return []
 
+
+
+@register()
+def check_sqlite_writers(app_configs, **kwargs):
+    db = settings.DATABASES.get("default", {})
+    if db.get("ENGINE") == "django.db.backends.sqlite3" and (
+            db.get("OPTIONS") or {}).get("transaction_mode") != "IMMEDIATE":
+        return [Warning("SQLite without transaction_mode IMMEDIATE: a token refresh may fail "
+                        "with \"database is locked\" when the server and a worker write at once.",
+                        hint='DATABASES["default"]["OPTIONS"] = {"transaction_mode": '
+                             '"IMMEDIATE", "timeout": 20} (or PostgreSQL in production).',
+                        id="integrations.W006")]
+    return []

@@ -59,3 +59,4 @@ def test_it_warns_when_tasks_would_go_nowhere(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "integrations.W004" in done.stderr and "CELERY_BROKER_URL" in done.stderr
     assert "REDIS_URL" not in done.stderr  # no name only the demo host uses
+    assert "integrations.W006" in done.stderr  # SQLite writers that would not wait

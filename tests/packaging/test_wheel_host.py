@@ -278,26 +278,39 @@ def postgres_database():
         drop_all(conn)
 
 
-@pytest.mark.parametrize(
-    "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_a_host_project_connects_refreshes_syncs_and_disconnects(venv, database, tmp_path,
-                                                                 request):
+# The host project's own tests (hostproject/hostproject/test_flow.py), all of which must pass.
+HOST_TESTS = 6
+
+
+@pytest.mark.parametrize("database,user_model", [
+    ("sqlite", "default"), ("sqlite", "email"), ("sqlite", "handle"),
+    pytest.param("postgres", "default", marks=pytest.mark.postgres),
+    pytest.param("postgres", "handle", marks=pytest.mark.postgres),
+])
+def test_a_host_project_connects_refreshes_syncs_and_disconnects(venv, database, user_model,
+                                                                 tmp_path, request):
+    """Django's User, an email-only user model without `username`, and one with no email
+    field and a UUID key: the same flow, admin search, notices, token_health, the sandbox's
+    commands, and no traceback anywhere."""
     db_env = request.getfixturevalue("postgres_database") if database == "postgres" else {}
     project = host_copy(tmp_path)
-    env = clean_env(venv, **db_env)
+    env = clean_env(venv, HOSTPROJECT_USER=user_model, **db_env)
     py = python(venv)
-    run([py, "manage.py", "check"], cwd=project, env=env, timeout=COMMAND_TIMEOUT,
-        what=f"manage.py check ({database})")
+    what = f"({database}, {user_model} user)"
+    check = run([py, "manage.py", "check"], cwd=project, env=env, timeout=COMMAND_TIMEOUT,
+                what=f"manage.py check {what}")
+    assert "WARNINGS" not in check.stderr, check.stderr
     migrate = run([py, "manage.py", "migrate", "--noinput"], cwd=project, env=env,
-                  timeout=COMMAND_TIMEOUT, what=f"manage.py migrate ({database})")
+                  timeout=COMMAND_TIMEOUT, what=f"manage.py migrate {what}")
     for app in ("integrations", "gbp", "sandbox", "oauth2_provider", "django_celery_beat"):
         assert f"Applying {app}." in migrate.stdout, (app, migrate.stdout)
     if database == "sqlite":
         assert (project / "db.sqlite3").exists()
     proc = run([py, "-m", "pytest", "-v"], cwd=project, env=env, timeout=HOST_TESTS_TIMEOUT,
-               what=f"the host project's tests ({database})")
+               what=f"the host project's tests {what}")
     summary = proc.stdout.strip().splitlines()[-1]
-    if not re.search(r"\b3 passed\b", summary) or re.search(
+    if not re.search(rf"\b{HOST_TESTS} passed\b", summary) or re.search(
             r"failed|error|skipped|deselected", summary):
         pytest.fail(f"the host project's tests did not all run and pass:\n{_tail(proc.stdout)}",
                     pytrace=False)
+    assert "Traceback" not in check.stderr + migrate.stderr + migrate.stdout

@@ -8,6 +8,8 @@ it at SQLite or at a PostgreSQL database of its own):
     HOSTPROJECT_DB_NAME, HOSTPROJECT_DB_USER, HOSTPROJECT_DB_PASSWORD,
     HOSTPROJECT_DB_HOST, HOSTPROJECT_DB_PORT   (PostgreSQL)
     HOSTPROJECT_SANDBOX     1 (default): the sandbox provider is on; 0: integrations and gbp only
+    HOSTPROJECT_USER        default (Django's User), email (an email-only user model without
+                            `username`) or handle (no email field at all, a UUID primary key)
 """
 
 import os
@@ -30,6 +32,14 @@ INSTALLED_APPS = [
     "integrations",
     "gbp",
 ]
+
+# The user model, chosen before the first migrate (tests/packaging/test_wheel_host.py runs each).
+USER_MODELS = {"default": None, "email": ("emailusers", "EmailUser"),
+               "handle": ("handleusers", "Member")}
+_user_model = USER_MODELS[os.environ.get("HOSTPROJECT_USER", "default")]
+if _user_model:
+    INSTALLED_APPS.append(_user_model[0])
+    AUTH_USER_MODEL = ".".join(_user_model)
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
