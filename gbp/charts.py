@@ -44,7 +44,10 @@ def line_chart(days, series: dict[str, list[int]], *, width=400, height=None, ti
         return top + plot_h - v / peak * plot_h
 
     parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height:.0f}" role="img" '
+        # width and height: the nominal size wherever the stylesheet is missing (an <svg> with
+        # only a viewBox takes its container's whole width); the stylesheet fits it to its column.
+        f'<svg class="chart" width="{width}" height="{height:.0f}" '
+        f'viewBox="0 0 {width} {height:.0f}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
         f'<title>{escape(title)}</title>',
     ]

@@ -253,6 +253,11 @@ def integration_id(page_html: str) -> int:
 
 def flow_without_a_worker(browser, shell, username, password):
     """Step 8's promise: sign in, connect the sandbox, Sync now, the data page, disconnect."""
+    # Only what the README installed: the worker step's [redis] extra is what brings kombu's
+    # Redis transport its `packaging` (the extra once lacked it and a worker could not start).
+    probe = shell.sh("python -c \"import importlib.util as u; print(u.find_spec('packaging'))\"",
+                     "is packaging installed?")
+    assert probe.strip() == "None", "something besides the [redis] extra installs packaging"
     page = browser.sign_in(username, password)
     assert "Google Business Profile (sandbox)" in page.text
     css = re.search(r'href="([^"]*integrations\.css)"', page.text)

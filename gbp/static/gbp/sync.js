@@ -1,0 +1,25 @@
+// "Sync now" on the GBP page (gbp/detail.html). A sync runs in the request on the embedded
+// default: show it is under way, no double click. When the page says a sync is already under
+// way (data-syncing, a worker or the daily schedule), follow its progress through the
+// sync-status JSON ({"syncing", "text", "done", "total"}), then reload to show the result.
+(function () {
+  var form = document.getElementById("sync-now");
+  if (!form) return;
+  var button = form.querySelector("button"), progress = form.querySelector(".sync-progress");
+  form.addEventListener("submit", function () {
+    button.disabled = true;
+    button.innerHTML = '<span class="spinner" aria-hidden="true"></span> Syncing…';
+  });
+  if (form.dataset.syncing !== "true") return;
+  function poll() {
+    fetch(form.dataset.statusUrl, {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (s) {
+        if (!s.syncing) { window.location.reload(); return; }
+        progress.textContent = s.text;
+        setTimeout(poll, 2000);
+      })
+      .catch(function () { setTimeout(poll, 5000); });
+  }
+  setTimeout(poll, 2000);
+})();
