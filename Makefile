@@ -68,7 +68,7 @@ bench: $(VENV)/.installed-dev
 # first: createdb -h 127.0.0.1 -U postgres bench; createdb ... fleet). REDIS_URL is required.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench
 FLEET_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/fleet
-FLEET_ENV := FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef} DATABASE_URL=$(FLEET_DATABASE_URL)
+FLEET_ENV := FERNET_KEYS=$${FERNET_KEYS:-bench-key-0123456789abcdef-0123456789} DATABASE_URL=$(FLEET_DATABASE_URL)
 bench-fleet: $(VENV)/.installed-dev
 	mkdir -p bench/results
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens_pg.txt

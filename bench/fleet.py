@@ -50,7 +50,7 @@ def main():
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
             "REDIS_URL"):
         sys.exit("needs DATABASE_URL=postgres://... and REDIS_URL (see the docstring)")
-    os.environ.setdefault("FERNET_KEYS", "bench-key-0123456789abcdef")
+    os.environ.setdefault("FERNET_KEYS", "bench-key-0123456789abcdef-0123456789")
     setup_django()
     from django.utils import timezone
 

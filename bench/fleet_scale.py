@@ -1,6 +1,6 @@
 """Selection, reporting and fan-out at fleet scale, on PostgreSQL, each in its own process.
 
-    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/fleet FERNET_KEYS=bench-key-0123456789abcdef
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/fleet FERNET_KEYS=bench-key-0123456789abcdef-0123456789
     python -m bench.seed --n 1000000 --truncate
     REDIS_URL=redis://127.0.0.1:6379/5 python -m bench.fleet_scale [--explain bench/results/explain.txt]
 

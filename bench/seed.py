@@ -1,6 +1,6 @@
 """Seed a database for scale benchmarks: users, integrations and OAuth credentials.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fleet FERNET_KEYS=bench-key-0123456789abcdef \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/fleet FERNET_KEYS=bench-key-0123456789abcdef-0123456789 \\
         python -m bench.seed --n 1000000 --truncate
 
     python -m bench.seed --n N [--users U] [--due-fraction 0.324] [--truncate]

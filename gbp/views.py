@@ -14,7 +14,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations import display
-from integrations.adapter import integration_or_404
+from integrations.adapter import ACTIONS, get_adapter, integration_or_404
 from integrations.models import Integration
 from integrations.providers import registry
 
@@ -87,6 +87,8 @@ def detail(request, integration_id):
         "sync_failing": display.sync_failing(integration),
         # Reconnect / Connect again: the same link as the integrations page's card.
         "connectable": bool(provider and provider.configured),
+        "may": {action: get_adapter().can_act(request, integration, action)
+                for action in ACTIONS},
         "panels": _location_panels(integration),
         "events": integration.events.all()[:10],
         "sync": _progress(integration),

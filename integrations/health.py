@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from .models import Integration, IntegrationEvent, OAuthCredential, RefreshRun
+from .models import Integration, IntegrationEvent, Notice, OAuthCredential, RefreshRun
 
 
 def state(now=None) -> dict:
@@ -27,6 +27,9 @@ def state(now=None) -> dict:
             kind=IntegrationEvent.Kind.REFRESH, created_at__gte=now - timedelta(hours=24)
         ).exclude(outcome=IntegrationEvent.Outcome.OK).count(),
         "needs_attention": Integration.objects.needs_attention_count(),
+        # Owners not yet told (a delivery failed and waits for its retry), and given up on.
+        "notices": {"pending": Notice.objects.filter(status=Notice.Status.PENDING).count(),
+                    "failed": Notice.objects.filter(status=Notice.Status.FAILED).count()},
         "last_proactive_run": None if last is None else {
             "started_at": last.started_at.isoformat(),
             "finished_at": last.finished_at.isoformat() if last.finished_at else None,

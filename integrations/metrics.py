@@ -149,6 +149,12 @@ def _state_metrics(data):
     yield GaugeMetricFamily("integrations_needing_attention",
                             "Integrations that need a user or an operator",
                             value=data["needs_attention"])
+    notices = GaugeMetricFamily("integrations_notices",
+                                "Notices to owners not delivered yet (pending) or given up on",
+                                labels=["status"])
+    for status, n in data["notices"].items():
+        notices.add_metric([status], n)
+    yield notices
     run = data["last_proactive_run"]
     started = GaugeMetricFamily("integrations_last_proactive_run_started_timestamp_seconds",
                                 "When the last proactive refresh run started")

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import consumers, display, health as health_report, metrics as fleet_metrics
 from . import oauth_client, oauth_state, tokens
-from .adapter import get_adapter, integration_or_404
+from .adapter import ACTIONS, get_adapter, integration_or_404
 from .conf import settings
 from .models import Integration, IntegrationEvent
 from .providers import registry
@@ -93,6 +93,9 @@ def index(request):
             consumer and consumer.sync_url) else ""
         integration.syncs = bool(integration.sync_url)
         integration.connectable = bool(provider and provider.configured)
+        # What this request may do to it (the host's adapter): the page offers only that.
+        integration.may = {action: adapter.can_act(request, integration, action)
+                           for action in ACTIONS}
     connected = {i.provider for i in integrations if i.status != Integration.Status.DISCONNECTED}
     context = {
         "integrations": integrations,

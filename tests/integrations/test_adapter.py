@@ -53,6 +53,17 @@ def test_it_lets_the_adapter_decide_what_a_request_may_do(db, client, owner, mak
     assert integration.status == Integration.Status.ACTIVE
 
 
+def test_it_offers_only_the_actions_the_adapter_allows(db, client, owner, make_integration,
+                                                        host_adapter):
+    integration = make_integration(owner, "sandbox")
+    client.force_login(owner)
+    index = page_text(client.get("/integrations/"))
+    assert f"/integrations/{integration.pk}/disconnect/" not in index
+    assert f"/integrations/gbp/{integration.pk}/sync/" not in index
+    detail = page_text(client.get(f"/integrations/gbp/{integration.pk}/"))
+    assert f"/integrations/gbp/{integration.pk}/sync/" not in detail
+
+
 def test_it_lets_the_adapter_widen_what_a_request_sees(db, client, owner, staff, make_integration,
                                                       host_adapter):
     integration = make_integration(owner, "sandbox")

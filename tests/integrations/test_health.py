@@ -39,6 +39,7 @@ def test_it_counts_without_personal_data(db, client, staff, owner, make_integrat
     assert data["expiring_within_1h"] == 1 and data["expiring_within_24h"] == 2
     assert data["refresh_failures_24h"] == 1
     assert data["needs_attention"] == 1
+    assert data["notices"] == {"pending": 1, "failed": 0}  # not delivered: no on_commit here
     assert data["last_proactive_run"] is None  # a dry run records no run
     text = r.content.decode()
     assert "private@example.com" not in text and "alice" not in text
