@@ -60,13 +60,9 @@ def clear_grant_sync_error(sender, integration, created, **kwargs):
 
 
 @receiver(signals.integration_connected, dispatch_uid="gbp.forget_queued_sync_on_connect")
-def forget_queued_sync_on_connect(sender, integration, **kwargs):
-    """A "Sync now" no worker started belongs to the grant before; the new grant may be
-    synced at once."""
-    sync_state.forget_queued(integration.pk, new_grant=True)
-
-
 @receiver(signals.integration_disconnected,
           dispatch_uid="gbp.forget_queued_sync_on_disconnect")
-def forget_queued_sync_on_disconnect(sender, integration, **kwargs):
+def forget_queued_sync(sender, integration, **kwargs):
+    """A "Sync now" no worker started belongs to the grant before: after a reconnect or a
+    disconnect it no longer shows as under way."""
     sync_state.forget_queued(integration.pk)

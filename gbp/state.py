@@ -114,14 +114,12 @@ def unqueue(integration_id):
         status=Status.IDLE)
 
 
-def forget_queued(integration_id, *, new_grant=False):
+def forget_queued(integration_id):
     """A disconnect or a reconnect: a "Sync now" still waiting for a worker belongs to the
-    grant before and is dropped. After a reconnect (`new_grant`) the throttle starts over too:
-    the next click syncs the new grant at once."""
+    grant before and is dropped (not shown as under way). The throttle stays: a reconnect is no
+    way around it."""
     GbpSyncState.objects.filter(pk=integration_id, status=Status.QUEUED).update(
         status=Status.IDLE)
-    if new_grant:
-        GbpSyncState.objects.filter(pk=integration_id).update(requested_at=None)
 
 
 def is_unclaimed(state: GbpSyncState | None, now=None) -> bool:

@@ -281,6 +281,12 @@ def flow_with_a_worker(browser, shell, pk):
     wait_for(lambda: "ready." in shell.log("worker"), 120, "the worker to be ready")
     page = browser.connect_sandbox(f"?integration={pk}")
     assert "Reconnected Google Business Profile (sandbox)" in page.text, page.text[:3000]
+    # Five minutes later (Sync now is throttled to once in GBP_SYNC_NOW_MIN_INTERVAL).
+    later = ("from datetime import timedelta; from django.utils import timezone; "
+             "from gbp.models import GbpSyncState as S; "
+             f"S.objects.filter(integration_id={pk}).update("
+             "requested_at=timezone.now() - timedelta(minutes=6))")
+    shell.manage("shell", "-c", shlex.quote(later), what="five minutes later")
     detail = browser.submit(page, f"/integrations/gbp/{pk}/sync/")
     assert "Sync queued" in detail.text, detail.text[:3000]
 
