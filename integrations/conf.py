@@ -51,6 +51,19 @@ DEFAULTS = {
     "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": False,
     # The class a host subclasses to change what the apps decide (integrations.adapter).
     "INTEGRATIONS_ADAPTER": "integrations.adapter.DefaultAdapter",
+    # The process's clock may differ from the database's by this much before the token service
+    # refuses to refresh or hand out tokens (leases and expiry compare times written elsewhere).
+    "INTEGRATIONS_MAX_CLOCK_SKEW_SECONDS": 5,
+    # Tokens a provider issued are written durably: a failed write (the database restarting, a
+    # full disk) is tried again on a fresh connection for this long before the grant is lost.
+    "INTEGRATIONS_PERSIST_RETRY_SECONDS": 120,
+    # A provider's circuit breaker: this many transient refresh failures in a row, across at
+    # least BREAKER_CREDENTIALS credentials, and the provider is not asked for BREAKER_OPEN_SECONDS
+    # (doubling while the probe fails, at most BREAKER_MAX_OPEN_SECONDS); one probe at a time.
+    "INTEGRATIONS_BREAKER_FAILURES": 10,
+    "INTEGRATIONS_BREAKER_CREDENTIALS": 3,
+    "INTEGRATIONS_BREAKER_OPEN_SECONDS": 60,
+    "INTEGRATIONS_BREAKER_MAX_OPEN_SECONDS": 3600,
     # Re-auth notices that could not be delivered are tried again this many times, backing off
     # from NOTICE_RETRY_SECONDS (doubling, at most a day apart), then kept as failed for admin.
     "INTEGRATIONS_NOTICE_ATTEMPTS": 12,

@@ -16,6 +16,9 @@ REAUTH_WORDS = {
     "no_refresh_token": "{provider} did not grant lasting (offline) access.",
     "undecryptable": "We can no longer read the stored credentials for this connection.",
     "refresh_failing": "We have not been able to reach {provider} for several days.",
+    "interrupted_refresh": ("A problem on our side interrupted renewing our access to {provider}, "
+                            "and {provider} no longer accepts it. Sorry: this was not "
+                            "something you did."),
 }
 REAUTH_DEFAULT = "This connection stopped working."
 

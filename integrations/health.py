@@ -41,6 +41,11 @@ def state(now=None) -> dict:
             "failed": last.failed,
             "skipped": last.skipped,
             "enqueued": last.enqueued,
+            # A fan-out: batches handed to the broker and batches workers finished; a gap that
+            # stays is work lost with the broker (or a worker) and shows as batches_pending.
+            "batches_sent": last.batches_sent,
+            "batches_done": last.batches_done,
+            "stopped": last.stopped,
         },
     }
 

@@ -143,6 +143,11 @@ class OAuthCredential(models.Model):
     # The single-flight refresh lease: who holds it and until when (a dead holder's lease lapses).
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Who held the lease before the current holder took it, when that holder never let go (killed
+    # mid-refresh, or stalled past its lease); "" when the lease was free. Set by the statement
+    # that takes the lease, so an invalid_grant right after is known to follow our own interrupted
+    # refresh, not the user's revocation.
+    lease_previous = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -238,6 +243,11 @@ class RefreshRun(models.Model):
     operator = models.PositiveIntegerField(default=0)
     transient = models.PositiveIntegerField(default=0)
     enqueued = models.PositiveIntegerField(default=0)
+    # A fan-out: batches handed to the broker, and batches a worker finished (each adds one).
+    batches_sent = models.PositiveIntegerField(default=0)
+    batches_done = models.PositiveIntegerField(default=0)
+    # Why the run stopped before its end (the database or the broker gone); "" if it did not.
+    stopped = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -247,9 +257,17 @@ class RefreshRun(models.Model):
         return self.reauth + self.operator + self.transient
 
     @property
+    def unfinished_batches(self) -> int:
+        return max(0, self.batches_sent - self.batches_done)
+
+    @property
     def outcome(self):
+        if self.stopped:
+            return "stopped"
         if self.finished_at is None:
             return "running"
+        if self.unfinished_batches:
+            return "batches_pending"
         return "failures" if self.failed else "ok"
 
     def __str__(self):
@@ -305,3 +323,33 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} notice for integration {self.integration_id}"
+
+
+class ProviderBreaker(models.Model):
+    """A provider's circuit breaker (integrations.breaker): when its refreshes fail transiently
+    across many credentials, stop asking it, probe now and then, resume when it answers. One row
+    per provider, shared by every process and machine."""
+
+    class State(models.TextChoices):
+        CLOSED = "closed", "Working"
+        OPEN = "open", "Down: not asked, probed now and then"
+
+    provider = models.CharField(max_length=64, primary_key=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    # Transient failures in a row across credentials, and how many distinct ones (while closed).
+    failures = models.PositiveIntegerField(default=0)
+    failing_credentials = models.JSONField(default=list, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    # No refresh asks the provider before this, but for one probe at a time.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    probe_until = models.DateTimeField(null=True, blank=True)
+    # How long the breaker stays open before the next probe (doubles while probes fail).
+    open_seconds = models.PositiveIntegerField(default=0)
+    last_error_code = models.CharField(max_length=64, blank=True)
+    # When the provider last recovered: transient failures before it are not held against a
+    # credential (the 3-day escalation counts from here).
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.provider}: {self.get_state_display()}"

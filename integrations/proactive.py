@@ -43,6 +43,15 @@ class BrokerUnavailable(Exception):
     pass
 
 
+class RunStopped(Exception):
+    """A run stopped by its infrastructure (the database or the broker gone), after what was in
+    flight finished, with its record closed; `summary` holds the counts so far."""
+
+    def __init__(self, cause: BaseException, summary: "Summary"):
+        self.cause, self.summary = cause, summary
+        super().__init__(f"{type(cause).__name__}: {cause}")
+
+
 @dataclass
 class Result:
     integration_id: int
@@ -268,6 +277,7 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
     scope = {"providers": providers, "ids": ids}
     summary = Summary(skipped_by_reason=skipped_counts(within, started, since, **scope))
     record = None if dry_run else RefreshRun.objects.create(mode="enqueue" if send else "inline")
+    stopped = ""
 
     def take(result):
         summary.add(result)
@@ -293,7 +303,7 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
                 if summary.batches and budget_seconds is not None and elapsed > budget_seconds:
                     summary.resume_after = summary.last_sent  # this batch goes to the next run
                     break
-                send(batch)
+                send(batch, record.pk)
                 summary.batches += 1
                 summary.enqueued += len(batch)
                 summary.due += len(batch)
@@ -303,12 +313,33 @@ def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False
                 on_total(due(within, started, since, **scope).count())
             refresh_many(counted(due_ids(within, started, since, **scope)), within, since,
                          concurrency, take)
+    except (BrokerUnavailable, *tokens.INFRASTRUCTURE) as exc:
+        # What was in flight has finished (and stored what it got: tokens.durably); say why
+        # the rest was not done.
+        stopped = f"{'broker' if isinstance(exc, BrokerUnavailable) else 'database'} " \
+                  f"unavailable ({type(exc).__name__})"
+        raise RunStopped(exc, summary) from exc
     finally:  # the run's record is closed whatever happened, so monitors see how it ended
         summary.seconds = (timezone.now() - started).total_seconds()
         if record:
-            RefreshRun.objects.filter(pk=record.pk).update(
-                finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
-                skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
-                transient=summary.transient, enqueued=summary.enqueued)
+            _close(record, summary, stopped)
     log.info("refresh run: %s", summary.dry_line() if dry_run else summary.line())
     return summary
+
+
+def _close(record, summary, stopped):
+    """The run's record, with its counts (and why it stopped): written once the database takes
+    it again, for a while; monitors otherwise see it `running` and alert."""
+    def write():
+        return RefreshRun.objects.filter(pk=record.pk).update(
+            finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
+            skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
+            transient=summary.transient, enqueued=summary.enqueued,
+            batches_sent=summary.batches, stopped=stopped[:200])
+
+    try:
+        tokens.durably(write, what="close the run's record",
+                       seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
+    except tokens.INFRASTRUCTURE:
+        log.error("refresh run %s: its record could not be closed (the database is gone)",
+                  record.pk)

@@ -14,9 +14,12 @@ from datetime import timedelta
 from celery import Celery, current_app, shared_task
 from kombu.exceptions import OperationalError
 
-from . import notices, proactive
+from django.db.models import F
+
+from . import notices, proactive, tokens
 from .conf import settings
 from .errors import ErrorKind
+from .models import RefreshRun
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ def refresh_integration(self, integration_id, within_seconds=None):
 # against a real provider, 45 s at the very worst inside a lease): minutes, never an hour. A
 # transient failure is not retried here: the credential cools down and the next run takes it.
 @shared_task(soft_time_limit=900, time_limit=960)
-def refresh_batch(integration_ids, within_seconds):
+def refresh_batch(integration_ids, within_seconds, run_id=None):
     within = timedelta(seconds=within_seconds)
     outcomes = {}
 
@@ -82,6 +85,10 @@ def refresh_batch(integration_ids, within_seconds):
 
     proactive.refresh_many(integration_ids, within, proactive.min_age_since(),
                            settings.INTEGRATIONS_REFRESH_BATCH_CONCURRENCY, take)
+    if run_id is not None:  # the run counts its batches done against those it sent
+        tokens.durably(lambda: RefreshRun.objects.filter(pk=run_id).update(
+            batches_done=F("batches_done") + 1), what="count the batch done",
+            seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
     return outcomes
 
 
@@ -89,11 +96,11 @@ def sender(within: timedelta):
     """What `refresh_tokens --enqueue` and the beat task hand to proactive.run: one message per
     batch of ids."""
 
-    def send(integration_ids):
+    def send(integration_ids, run_id=None):
         try:
             ids = list(integration_ids)
             # A short argsrepr: Celery's repr of 500 ids cost more than sending them.
-            refresh_batch.apply_async((ids, within.total_seconds()),
+            refresh_batch.apply_async((ids, within.total_seconds(), run_id),
                                       argsrepr=f"({len(ids)} ids from {ids[0]})")
         except OperationalError as exc:  # the broker is down: nothing was changed
             raise proactive.BrokerUnavailable(
@@ -111,8 +118,11 @@ BUDGET_SECONDS = 240
 def refresh_expiring_tokens(within_seconds=24 * 3600, after=0):
     """What `refresh_tokens --enqueue` does: one refresh_batch message per batch of due ids."""
     within = timedelta(seconds=within_seconds)
-    summary = proactive.run(within, send=sender(within), after=after,
-                            budget_seconds=BUDGET_SECONDS)
+    try:
+        summary = proactive.run(within, send=sender(within), after=after,
+                                budget_seconds=BUDGET_SECONDS)
+    except proactive.RunStopped as stopped:
+        raise stopped.cause from None  # Celery records the failure; the run's record says why
     if summary.resume_after is not None:
         log.info("refresh fan-out continues after integration %s", summary.resume_after)
         refresh_expiring_tokens.delay(within_seconds, summary.resume_after)

@@ -165,3 +165,16 @@ def no_secret_leaks(request):
     found = leaks.find_leaks()
     if found:
         pytest.fail("secrets leaked:\n" + "\n".join(found[:20]), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_caches():
+    """What a process remembers between requests (a provider's breaker state, the clock's
+    skew) starts empty in each test, as the database does."""
+    from integrations import breaker, clock
+
+    breaker.forget()
+    clock.forget()
+    yield
+    breaker.forget()
+    clock.forget()

@@ -17,11 +17,11 @@ transitions), `grants` (connect and disconnect).
 from .api import default_buffer, ensure_fresh, refresh_if_due, with_token, xoauth2_string
 from .errors import ReauthRequired, RefreshFailed, TokenError
 from .grants import disconnect, store_grant
-from .refresh import INFRASTRUCTURE, record_unexpected
+from .refresh import INFRASTRUCTURE, durably, record_unexpected
 from .states import flag_undecryptable, mark_reauth_required
 
 __all__ = [
     "INFRASTRUCTURE", "ReauthRequired", "RefreshFailed", "TokenError", "default_buffer",
-    "disconnect", "ensure_fresh", "flag_undecryptable", "mark_reauth_required",
+    "disconnect", "durably", "ensure_fresh", "flag_undecryptable", "mark_reauth_required",
     "record_unexpected", "refresh_if_due", "store_grant", "with_token", "xoauth2_string",
 ]

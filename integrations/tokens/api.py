@@ -5,9 +5,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from .. import clock
 from ..conf import settings
+from ..errors import ErrorKind
 from ..models import OAuthCredential
 from ..providers import registry
+from .errors import RefreshFailed
 from .refresh import check_refreshable, lease_first, load, refreshed_since, single_flight
 
 log = logging.getLogger("integrations.tokens")
@@ -24,6 +27,7 @@ def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -
     this call began: then that token is returned without a second request to the provider.
     """
     buffer = default_buffer() if buffer is None else buffer
+    _clock_agrees(integration)
     if force:
         since = timezone.now()
         return lease_first(integration, lambda c: refreshed_since(c, since))[0]
@@ -41,7 +45,17 @@ def refresh_if_due(integration, *, within: timedelta, since) -> tuple[OAuthCrede
     def satisfied(c):
         return refreshed_since(c, since) or not c.expires_within(within)
 
+    _clock_agrees(integration)
     return lease_first(integration, satisfied)
+
+
+def _clock_agrees(integration):
+    """No token is handed out or refreshed by a process whose clock is off (clock.py)."""
+    try:
+        clock.check()
+    except clock.ClockSkew as exc:
+        raise RefreshFailed(integration.pk, exc.code, exc.message, kind=ErrorKind.OPERATOR,
+                            retry_after=clock.CHECK_EVERY_SECONDS) from None
 
 
 def with_token(integration, call, *, buffer: timedelta | None = None):

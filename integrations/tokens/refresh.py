@@ -10,10 +10,10 @@ import traceback
 import uuid
 from datetime import timedelta
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from .. import http, metrics, oauth_client, signals
+from .. import breaker, http, metrics, oauth_client, signals
 from ..conf import settings
 from ..errors import ErrorKind, OAuthError, OperatorError, ReauthError, TransientError
 from ..models import Integration, IntegrationEvent, OAuthCredential
@@ -58,6 +58,27 @@ def check_refreshable(integration, cred):
 
 # The database or its connection gone: a run stops on these instead of blaming a credential.
 INFRASTRUCTURE = (OperationalError, InterfaceError)
+
+
+def durably(write, *, seconds, what, integration_id=None):
+    """`write()`, tried again on a fresh connection with backoff while the database is gone
+    (restarting, a full disk, a dropped connection), for up to `seconds`; then the error is
+    raised. Inside a caller's transaction it cannot reconnect: one try."""
+    label = f"integration {integration_id}" if integration_id is not None else "refresh"
+    deadline = time.monotonic() + seconds
+    attempt = 0
+    while True:
+        try:
+            return write()
+        except INFRASTRUCTURE as exc:
+            attempt += 1
+            if connection.in_atomic_block or time.monotonic() >= deadline:
+                raise
+            delay = min(0.1 * 2 ** attempt, 2.0)
+            log.warning("%s: could not %s (%s, attempt %s); retrying on a fresh connection in "
+                        "%.1f s", label, what, type(exc).__name__, attempt, delay)
+            connection.close()
+            time.sleep(delay)
 UNEXPECTED = "An unexpected error stopped this refresh; it will be tried again after the cooldown."
 
 
@@ -86,6 +107,8 @@ def single_flight(integration, cred, satisfied) -> tuple[OAuthCredential, bool]:
     # Fast path: the lease is free and nobody wrote the credential since we read it (every
     # writer sets updated_at), so what we read is current and needs no re-read.
     if lease.acquire(cred, owner, unchanged=True):
+        # What the statement that took the lease wrote, mirrored on what we read before it.
+        cred.lease_previous, cred.lease_owner = cred.lease_owner, owner
         return _under_lease(integration, cred, owner, satisfied)
     cred, holding = lease.wait_for(integration, cred, owner, lambda: load(integration), satisfied)
     if not holding:
@@ -133,7 +156,13 @@ def _under_lease(integration, cred, owner, satisfied, *, checked=True):
     finally:
         lease.keeper.drop(cred_pk, owner)
         if not released and cred_pk is not None:
-            lease.release(cred_pk, owner)
+            try:  # no lease held past a database restart: release it once the database is back
+                durably(lambda: lease.release(cred_pk, owner), what="release the refresh lease",
+                        seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS,
+                        integration_id=integration.pk)
+            except INFRASTRUCTURE:
+                log.error("integration %s: the refresh lease could not be released; it lapses "
+                          "in %s s", integration.pk, settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
 
 
 def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
@@ -149,6 +178,10 @@ def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
             "no_refresh_token", "No refresh token is stored; reconnect to grant offline access.")
         _fail(integration, cred, error, attempts=0, elapsed=0.0)
 
+    try:
+        breaker.allow(provider.id)
+    except breaker.ProviderDown as down:
+        _defer(integration, cred, down)
     started = time.monotonic()
     budget = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS - settings.INTEGRATIONS_HTTP_TIMEOUT
     attempts = settings.INTEGRATIONS_REFRESH_ATTEMPTS
@@ -166,13 +199,40 @@ def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
                      integration.pk, exc.code, attempt, delay)
             http.wait(delay)
         except OAuthError as exc:
+            breaker.success(provider.id)  # it answered: the provider itself works
             if exc.kind == ErrorKind.REAUTH and _refreshed_elsewhere(cred):
                 return load(integration), False
+            if exc.kind == ErrorKind.REAUTH and cred.lease_previous:
+                exc = _interrupted(integration, exc)
             _fail(integration, cred, exc, attempt, time.monotonic() - started)
         else:
             return _persist(integration, cred, token, owner, attempt,
                             time.monotonic() - started), True
     raise AssertionError("unreachable")
+
+
+def _interrupted(integration, exc) -> ReauthError:
+    """The grant was refused right after an earlier refresh of ours never finished (its holder
+    was killed between the provider's answer and our write, or stalled past its lease): the
+    provider rotated the token and we lost it. The user must reconnect, but it is our incident,
+    not their revocation: say so to them, and loudly to operators."""
+    log.error("integration %s (%s): %s after an interrupted refresh of ours (a worker killed or "
+              "stalled mid-refresh): the grant is lost; the owner is asked to reconnect",
+              integration.pk, integration.provider, exc.code)
+    return ReauthError("interrupted_refresh", f"{exc.code} right after an interrupted refresh "
+                                              f"of ours: {exc.message}")
+
+
+def _defer(integration, cred, down):
+    """The provider is down for many accounts (its breaker is open): not asked, not held against
+    this credential; it cools down until the provider's next probe."""
+    now = timezone.now()
+    OAuthCredential.objects.filter(pk=cred.pk).update(
+        last_error_kind=ErrorKind.TRANSIENT, last_error_code=down.code,
+        last_error_message=down.message, last_error_at=now, retry_after=down.retry_at,
+        updated_at=now)
+    raise RefreshFailed(integration.pk, down.code, down.message, kind=ErrorKind.TRANSIENT,
+                        retry_after=max(0.0, (down.retry_at - now).total_seconds()))
 
 
 def _refreshed_elsewhere(cred) -> bool:
@@ -218,9 +278,24 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
              "attempts": attempts, "rotated": rotated}
     # One atomic write: the tokens, our lease released, the history row. If the lease lapsed
     # meanwhile (it should not: the refresh is bounded to fit in it), the tokens are written
-    # all the same: a rotated refresh token must never be dropped.
-    if not sql.write_refresh(cred.pk, owner, updates, event):
+    # all the same: a rotated refresh token must never be dropped. The provider has issued them
+    # now, so a database that restarts or a disk that is full is waited out (the keeper goes on
+    # renewing our lease) before they are given up.
+    try:
+        held = durably(lambda: sql.write_refresh(cred.pk, owner, updates, event),
+                       what="store the new tokens", integration_id=integration.pk,
+                       seconds=max(settings.INTEGRATIONS_PERSIST_RETRY_SECONDS,
+                                   settings.INTEGRATIONS_REFRESH_LOCK_SECONDS))
+    except INFRASTRUCTURE as exc:
+        metrics.record_refresh(integration.provider, "lost", elapsed)
+        log.critical("integration %s (%s): LOST GRANT: the provider issued new tokens but the "
+                     "database refused them for %s s (%s); the next refresh will fail and the "
+                     "owner must reconnect", integration.pk, integration.provider,
+                     settings.INTEGRATIONS_PERSIST_RETRY_SECONDS, type(exc).__name__)
+        raise
+    if not held:
         log.error("integration %s: refresh lease lapsed during the refresh", integration.pk)
+    breaker.success(integration.provider)
     transaction.on_commit(lambda: signals.token_refreshed.send(
         sender=Integration, integration=integration, rotated=rotated))
     metrics.record_refresh(integration.provider, "ok", elapsed)
@@ -264,6 +339,9 @@ def _fail(integration, cred, error: OAuthError, attempts, elapsed):
         mark_reauth_required(integration, error.code, error.message)
         raise ReauthRequired(integration.pk, error.code, error.message)
 
+    if error.kind == ErrorKind.TRANSIENT and breaker.failure(integration.provider, cred.pk,
+                                                             error.code):
+        raise _outage(integration, cred, error, attempts, elapsed)
     wait, failing_since = _record_failure(integration, cred, error, attempts, elapsed)
     if error.kind == ErrorKind.OPERATOR:
         log.error("integration %s (%s): the OAuth client needs an operator: %s: %s",
@@ -272,7 +350,7 @@ def _fail(integration, cred, error: OAuthError, attempts, elapsed):
         log.warning("integration %s (%s): refresh failed after %s attempt(s): %s",
                     integration.pk, integration.provider, attempts, error.code)
         escalate_after = timedelta(seconds=settings.INTEGRATIONS_TRANSIENT_ESCALATION_SECONDS)
-        if now - failing_since > escalate_after:
+        if now - breaker.escalation_start(integration.provider, failing_since) > escalate_after:
             days = (now - failing_since).days
             message = (f"Refreshing has failed for {days} day(s) (last error: {error.code}); "
                        "reconnect the account.")
@@ -281,3 +359,23 @@ def _fail(integration, cred, error: OAuthError, attempts, elapsed):
             raise ReauthRequired(integration.pk, "refresh_failing", message)
     raise RefreshFailed(integration.pk, error.code, error.message, kind=error.kind,
                         retry_after=wait)
+
+
+def _outage(integration, cred, error, attempts, elapsed) -> RefreshFailed:
+    """A transient failure the provider's breaker takes as an outage: recorded in the history,
+    not counted against the credential (no failure count, no escalation clock); the credential
+    cools down until the provider's next probe."""
+    now = timezone.now()
+    retry_at = breaker.retry_at(integration.provider) or now
+    OAuthCredential.objects.filter(pk=cred.pk).update(
+        last_error_kind=error.kind, last_error_code=error.code[:64],
+        last_error_message=error.message, last_error_at=now,
+        retry_after=max(retry_at, now + timedelta(
+            seconds=settings.INTEGRATIONS_REFRESH_COOLDOWN_SECONDS)), updated_at=now)
+    IntegrationEvent.objects.record(
+        integration.pk, IntegrationEvent.Kind.REFRESH, error.kind, error_code=error.code[:64],
+        message=f"{error.message} (the provider is failing for many accounts: not counted "
+                "against this one)", duration_ms=int(elapsed * 1000), attempts=attempts)
+    metrics.record_refresh(integration.provider, str(error.kind), elapsed)
+    return RefreshFailed(integration.pk, error.code, error.message, kind=error.kind,
+                         retry_after=max(0.0, (retry_at - now).total_seconds()))

@@ -70,7 +70,8 @@ def _credential(row):
 def _load_leased_sql(vendor):
     columns = ", ".join(_q(f.column) for f in FIELDS)
     cred, integration = _q(CRED.db_table), _q(Integration._meta.db_table)
-    return (f"UPDATE {cred} SET {_q('lease_owner')} = %s, {_q('lease_until')} = %s "
+    return (f"UPDATE {cred} SET {_q('lease_previous')} = {_q('lease_owner')}, "
+            f"{_q('lease_owner')} = %s, {_q('lease_until')} = %s "
             f"WHERE {_q('integration_id')} = %s "
             f"AND ({_q('lease_until')} IS NULL OR {_q('lease_until')} < %s) "
             f"RETURNING {columns}, (SELECT i.{_q('status')} FROM {integration} i "
@@ -94,7 +95,9 @@ def _prep(name, value):
 
 @functools.cache
 def _lease_sql(vendor, unchanged):
-    sql = (f"UPDATE {_q(CRED.db_table)} SET {_q('lease_owner')} = %s, {_q('lease_until')} = %s "
+    # lease_previous: a holder that never let go (its lease lapsed), "" if the lease was free.
+    sql = (f"UPDATE {_q(CRED.db_table)} SET {_q('lease_previous')} = {_q('lease_owner')}, "
+           f"{_q('lease_owner')} = %s, {_q('lease_until')} = %s "
            f"WHERE {_q('id')} = %s AND ({_q('lease_until')} IS NULL OR {_q('lease_until')} < %s)")
     return sql + (f" AND {_q('updated_at')} = %s" if unchanged else "")
 

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations import proactive, tasks, tokens
+from integrations import clock, proactive, tasks, tokens
 from integrations.providers import registry
 
 DURATION = re.compile(r"^(\d+)\s*([smhd])$")
@@ -78,6 +78,11 @@ class Command(BaseCommand):
         known = {p.id for p in registry.all_providers()}
         if unknown := [p for p in opts["provider"] if p not in known]:
             raise CommandError(f"unknown provider: {', '.join(unknown)}", returncode=2)
+        if not opts["dry_run"]:
+            try:  # a run on a skewed clock would take others' leases (integrations.clock)
+                clock.check(force=True)
+            except clock.ClockSkew as exc:
+                raise CommandError(exc.message, returncode=2) from None
         self.verbose = opts["verbosity"] >= 2
         self.bar = None
         stray_output = contextlib.redirect_stdout(sys.stderr) if opts["json"] else (
@@ -93,6 +98,9 @@ class Command(BaseCommand):
                     on_result=lambda result: self._on_result(result, opts),
                     on_total=None if opts["json"] else self._start_bar,
                 )
+        except proactive.RunStopped as exc:  # the counts so far, then why it stopped
+            self.stdout.write(exc.summary.line())
+            raise CommandError(f"stopped: {exc}", returncode=2)
         except (proactive.BrokerUnavailable, *tokens.INFRASTRUCTURE) as exc:
             raise CommandError(f"stopped: {exc}", returncode=2)
         finally:
