@@ -10,7 +10,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} \
            INTEGRATIONS_BASE_URL=$${INTEGRATIONS_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test test-all setup migrate demo worker beat bench bench-fleet bench-gbp bench-refresh soak clean help
+.PHONY: run test test-all test-faults setup migrate demo worker beat bench bench-fleet bench-gbp bench-refresh soak clean help
 
 help:
 	@echo "make run    - set up and serve on http://$(HOST):$(PORT) (demo user: demo / demo)"
@@ -44,17 +44,21 @@ run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/  (log in as demo / demo)"
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The everyday suite leaves out the slow runs (markers `load` and `packaging`); CI and
+# The everyday suite leaves out the slow runs (markers `load`, `packaging`, `faults`); CI and
 # `make test-all` run them. pytest exits 5 when it collects no tests: not a failure.
 # Two pytest-xdist workers: most tests wait on a live server or a browser, not on a core.
-PYTEST_MARKERS ?= not load and not packaging
+PYTEST_MARKERS ?= not load and not packaging and not faults
 PYTEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev
-	@echo "Everyday suite (-m '$(PYTEST_MARKERS)'): the load and packaging runs are slow; make test-all or CI runs them."
+	@echo "Everyday suite (-m '$(PYTEST_MARKERS)'): the load, packaging and fault runs are slow; make test-all or CI runs them."
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
 test-all:
 	$(MAKE) test PYTEST_MARKERS=""
+
+# The fault suite alone (PostgreSQL server binaries, Redis, root for its own clusters and a tmpfs).
+test-faults:
+	$(MAKE) test PYTEST_MARKERS="faults" PYTEST_WORKERS=1
 
 # Benchmarks write their figures to stdout and bench/results/ (not committed).
 bench: $(VENV)/.installed-dev

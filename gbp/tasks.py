@@ -66,14 +66,33 @@ def enqueue_sync(integration_id, since=None) -> bool:
     return True
 
 
-# Limits: one indexed query, one grouped count and one message per integration.
+# The daily syncs go out in waves: no message waits in the broker longer than this, which stays
+# well under the broker's visibility timeout (README, "Running in production"): with Redis, a
+# message whose countdown outlasts it is delivered again, and a killed worker's tasks come back
+# only after it, so it is sized to minutes, not to the sync window's hours.
+WAVE_SECONDS = 600
+
+
+# Limits: one indexed query, one grouped count and one message per integration of the wave.
 @shared_task(soft_time_limit=300, time_limit=360)
-def sync_all():
+def sync_all(started=None, offset=0):
     """The daily beat: every active integration whose provider syncs, spread across
-    GBP_SYNC_WINDOW_SECONDS by its share of the quota (gbp.schedule)."""
-    started = timezone.now().isoformat()
+    GBP_SYNC_WINDOW_SECONDS by its share of the quota (gbp.schedule). This call queues the
+    syncs that start within WAVE_SECONDS of `offset` (seconds since the day's run `started`)
+    and hands the rest to a copy of itself that runs when the next wave begins."""
+    started = started or timezone.now().isoformat()
     count = last = 0
+    more = False
     for integration_id, countdown in schedule.plan(schedule.due_ids(provider_ids())):
-        sync_integration.apply_async((integration_id,), {"since": started}, countdown=countdown)
+        if countdown < offset:
+            continue  # queued by an earlier wave
+        if countdown >= offset + WAVE_SECONDS:
+            more = True
+            break
+        sync_integration.apply_async((integration_id,), {"since": started},
+                                     countdown=countdown - offset)
         count, last = count + 1, countdown
-    return {"enqueued": count, "last_countdown": last}
+    if more:
+        sync_all.apply_async(kwargs={"started": started, "offset": offset + WAVE_SECONDS},
+                             countdown=WAVE_SECONDS)
+    return {"enqueued": count, "last_countdown": last, "continues": more}

@@ -246,9 +246,16 @@ def in_threads(items, concurrency, work, take):
                 pending.add(pool.submit(work, item))
             for future in wait_for_futures(pending).done:
                 take(future.result())
-        finally:
+        except BaseException:
+            # Stopping: what has not started never will; what is running finishes (a refresh
+            # in flight stores what the provider issued) and is counted.
             for future in pending:
                 future.cancel()
+            for future in wait_for_futures(pending).done:
+                if not future.cancelled() and future.exception() is None:
+                    take(future.result())
+            raise
+        finally:
             _close_connections(pool, concurrency)
 
 

@@ -284,8 +284,7 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
     try:
         held = durably(lambda: sql.write_refresh(cred.pk, owner, updates, event),
                        what="store the new tokens", integration_id=integration.pk,
-                       seconds=max(settings.INTEGRATIONS_PERSIST_RETRY_SECONDS,
-                                   settings.INTEGRATIONS_REFRESH_LOCK_SECONDS))
+                       seconds=settings.INTEGRATIONS_PERSIST_RETRY_SECONDS)
     except INFRASTRUCTURE as exc:
         metrics.record_refresh(integration.provider, "lost", elapsed)
         log.critical("integration %s (%s): LOST GRANT: the provider issued new tokens but the "

@@ -38,17 +38,31 @@ def test_it_runs_them_back_to_back_at_the_quotas_pace_when_the_window_is_too_sho
     assert "does not fit" in caplog.text
 
 
-def test_it_enqueues_the_daily_run_with_countdowns(db, owner, make_integration, monkeypatch):
+def test_it_enqueues_the_daily_run_in_waves_of_short_countdowns(db, owner, make_integration,
+                                                                 monkeypatch):
+    """Spread over the 4 h window, but no message waits longer than a wave (10 minutes): the
+    broker's visibility timeout stays short, so a killed worker's tasks come back in minutes."""
     ids = [with_locations(make_integration(owner, "sandbox"), 50).pk for _ in range(3)]
     make_integration(owner, "sandbox", status="reauth_required")
-    sent = []
+    sent, waves = [], []
     monkeypatch.setattr(tasks.sync_integration, "apply_async",
                         lambda args, kwargs, countdown: sent.append((args[0], countdown, kwargs)))
-    assert tasks.sync_all()["enqueued"] == 3
-    assert [pk for pk, _, _ in sent] == ids
-    countdowns = [c for _, c, _ in sent]
-    assert countdowns[0] == 0 and countdowns[1] > 0 and countdowns[2] == 2 * countdowns[1]
-    assert all("since" in kwargs for _, _, kwargs in sent)
+    monkeypatch.setattr(tasks.sync_all, "apply_async",
+                        lambda kwargs, countdown: waves.append((kwargs, countdown)))
+    started = [] if tasks.sync_all()["enqueued"] == 1 else None
+    starts = [(sent[0][0], sent[0][1])]
+    while waves:  # each wave runs WAVE_SECONDS after the one before
+        kwargs, countdown = waves.pop()
+        assert countdown == tasks.WAVE_SECONDS
+        before = len(sent)
+        tasks.sync_all(**kwargs)
+        starts += [(pk, kwargs["offset"] + c) for pk, c, _ in sent[before:]]
+    assert started == [] and [pk for pk, _ in starts] == ids
+    assert all(0 <= c < tasks.WAVE_SECONDS for _, c, _ in sent)
+    offsets = [start for _, start in starts]
+    assert offsets[0] == 0 and offsets[1] > tasks.WAVE_SECONDS and abs(
+        offsets[2] - 2 * offsets[1]) <= 1
+    assert len({kwargs["since"] for _, _, kwargs in sent}) == 1  # the day's start, every wave
 
 
 def test_a_redelivered_copy_of_the_daily_message_does_not_sync_again(db, owner, make_integration):
