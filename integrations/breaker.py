@@ -76,12 +76,15 @@ def forget(provider_id=None):
             _cache.pop(provider_id, None)
 
 
-def allow(provider_id) -> bool:
-    """May a refresh ask the provider now? True (closed), True for the one probe of an open
-    breaker (the caller must report its outcome), else ProviderDown."""
+CLOSED, PROBE = "closed", "probe"
+
+
+def allow(provider_id) -> str:
+    """May a refresh ask the provider now? CLOSED (ask away), PROBE (the one probe of an open
+    breaker: one attempt, and report its outcome), else ProviderDown."""
     row = _row(provider_id)
     if row is None or row.state == ProviderBreaker.State.CLOSED:
-        return True
+        return CLOSED
     now = timezone.now()
     if row.retry_at and row.retry_at > now:
         raise ProviderDown(provider_id, row.retry_at)
@@ -92,7 +95,7 @@ def allow(provider_id) -> bool:
         forget(provider_id)
         raise ProviderDown(provider_id, row.retry_at or now)
     log.info("%s: probing after an outage", provider_id)
-    return True
+    return PROBE
 
 
 def success(provider_id) -> None:

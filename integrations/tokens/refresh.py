@@ -179,12 +179,13 @@ def _refresh(integration, cred, owner) -> tuple[OAuthCredential, bool]:
         _fail(integration, cred, error, attempts=0, elapsed=0.0)
 
     try:
-        breaker.allow(provider.id)
+        mode = breaker.allow(provider.id)
     except breaker.ProviderDown as down:
         _defer(integration, cred, down)
     started = time.monotonic()
     budget = settings.INTEGRATIONS_REFRESH_LOCK_SECONDS - settings.INTEGRATIONS_HTTP_TIMEOUT
-    attempts = settings.INTEGRATIONS_REFRESH_ATTEMPTS
+    # A probe of a provider that was down asks once: one request tells whether it is back.
+    attempts = 1 if mode == breaker.PROBE else settings.INTEGRATIONS_REFRESH_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             token = oauth_client.refresh(provider, cred.refresh_token)
