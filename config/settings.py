@@ -90,6 +90,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"].startswith(("django.db.backends.postgresql",
+                                              "django.contrib.gis.db.backends.postgis")):
+    # Bounded waits on the database (libpq parameters, passed through by psycopg): connecting
+    # gives up after 5 s (a server that accepts and never answers included); a peer that
+    # vanished (host down, network cut) is found by TCP keepalives within about a minute (30 s
+    # idle, then 3 probes 10 s apart); a statement (a lock wait included) is cancelled by the
+    # server after DB_STATEMENT_TIMEOUT_MS (0: never). Not covered: a frozen server process on a
+    # live host holding an open connection (its kernel still answers TCP). Parameters given in
+    # DATABASE_URL's query string win.
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    for _name, _value in {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 30,
+                          "keepalives_interval": 10, "keepalives_count": 3}.items():
+        _db_options.setdefault(_name, _value)
+    if "statement_timeout" not in _db_options.get("options", ""):
+        _db_options["options"] = " ".join(filter(None, [
+            _db_options.get("options", ""),
+            f"-c statement_timeout={env.int('DB_STATEMENT_TIMEOUT_MS', default=30000)}"]))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -116,8 +133,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # --- Cache and Celery ---------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
+    # Short timeouts: a Redis that hangs costs a metrics scrape or a rate-limit decision one
+    # second, not five (both carry on without it).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -131,9 +151,13 @@ CELERY_TASK_ACKS_LATE = True  # a killed worker's task is delivered again, not l
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Bounded waits on the broker: an unreachable Redis is an error in seconds, not a hang.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_timeout": 10,
-                                   "socket_connect_timeout": 5}
+# Bounded waits on the broker: an unreachable Redis is an error in seconds, not a hang. The
+# visibility timeout is how long a message a killed worker took waits before Redis gives it to
+# another: just over the longest task's time limit (refresh_batch: 960 s), so a killed worker's
+# batches come back in minutes; no countdown is longer (the GBP day goes out in 10-minute waves).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200),
+    "socket_timeout": 10, "socket_connect_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2,
                                     "interval_step": 0.5, "interval_max": 2}
 CELERY_TASK_SERIALIZER = "json"
@@ -220,6 +244,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "integrations": {"level": LOG_LEVEL},
+        "gbp": {"level": LOG_LEVEL},
         "sandbox": {"level": LOG_LEVEL},
         # These log full URLs, request bodies or issued tokens at DEBUG: never let them.
         "urllib3": {"level": "WARNING"},

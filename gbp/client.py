@@ -6,6 +6,11 @@ label's included, first waits for its slot at the shared rate limiter (`gbp.limi
 per Google API); a 429 tells the limiter to pause and slow down for everyone. Every call goes
 through the token service's 401 helper (one forced refresh, one retry) and bounded retries on
 5xx and network errors, waiting where the core's provider calls wait (`integrations.http.wait`).
+
+What Google answers is read defensively: an answer that is not JSON, nested deeper than the
+parser goes or not text at all is BadData, never an exception from below; Google's error text is
+scrubbed of the access token we sent (and the client's secret) before anything keeps it (the
+sync's message, the history, the log, admin).
 """
 
 import json
@@ -19,6 +24,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from integrations import http, tokens
+from integrations.security import client_secrets, scrub
 
 from . import limiter
 from .conf import settings
@@ -83,18 +89,29 @@ class V4:
     body: dict | None = None
 
 
+# What reading an answer may raise: broken or deeply nested JSON (RecursionError), bytes that
+# are no text (UnicodeDecodeError, a ValueError), a body of the wrong type.
+UNREADABLE = (TypeError, ValueError, RecursionError)
+
+
 def _json(content):
+    """The answer's JSON, or None when it cannot be read."""
     try:
         return json.loads(content)
-    except (TypeError, ValueError):
+    except UNREADABLE:
         return None
 
 
-def _error_message(content) -> str:
+def _error_message(content, secrets=()) -> str:
+    """Google's error text ({"error": {"message": ...}}), scrubbed of every secret we sent
+    before it is cut to length (a secret cut in two would no longer be found)."""
     body = _json(content)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return str(body["error"].get("message") or body["error"].get("status") or "")[:500]
-    return ""
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return ""
+    message = body["error"].get("message") or body["error"].get("status") or ""
+    if not isinstance(message, str):
+        return ""
+    return scrub(" ".join(message.split()), secrets)[:500]
 
 
 def send(api, method, url, token, *, body=None, headers=None, max_wait=None):
@@ -137,7 +154,8 @@ def account_label(provider, access_token) -> str:
     accounts = body.get("accounts") if isinstance(body, dict) else None
     if isinstance(accounts, list) and accounts and isinstance(accounts[0], dict):
         label = accounts[0].get("accountName")
-        return label.strip()[:120] if isinstance(label, str) else ""
+        if isinstance(label, str):
+            return scrub(label.strip(), [access_token, *client_secrets(provider)])[:120]
     return ""
 
 
@@ -147,6 +165,7 @@ class GbpApi:
 
     def __init__(self, integration, provider):
         self.integration = integration
+        self.client_secrets = client_secrets(provider)
         self.attempts = settings.GBP_API_ATTEMPTS
         self.quota_retries = settings.GBP_QUOTA_RETRIES
         self.calls = Counter()  # requests sent, per API
@@ -222,17 +241,21 @@ class GbpApi:
             response = send(api, request.method, request.url, token, body=body, headers=headers)
             status, content, headers = response.status_code, response.content, response.headers
             if status == 200:
-                return _json(content)
+                body = _json(content)
+                if body is None:
+                    raise BadData("Google's answer was not JSON we could read.")
+                return body
         else:
             try:
                 return request.execute(http=SeamHttp(api, token, self._count), num_retries=0)
             except HttpError as exc:
                 status, content, headers = exc.resp.status, exc.content, exc.resp
-            except ValueError:  # a 200 whose body is not JSON
-                raise BadData("Google's answer was not JSON.") from None
+            except UNREADABLE:  # a 200 whose body is not JSON, or JSON nested too deep
+                raise BadData("Google's answer was not JSON we could read.") from None
         retry_after = http.retry_after_seconds(headers.get("retry-after")
                                                or headers.get("Retry-After"))
-        raise ApiError(int(status), _error_message(content), retry_after)
+        raise ApiError(int(status), _error_message(content, [token, *self.client_secrets]),
+                       retry_after)
 
 
 def as_sync_error(exc: ApiError) -> SyncError:

@@ -9,6 +9,12 @@ time per API; taking a slot moves it on by one interval, and the caller waits un
   takes the slot atomically on Redis's clock, so every process and machine shares one pace.
 - Anything else (the embedded default): the same algorithm in this process, under a lock.
 
+When Redis fails (refused, timed out, any error), calls pace in-process for a back-off (30 s,
+doubling to 4 minutes while it keeps failing) instead of paying Redis's timeout on every call;
+then one call tries Redis again. A paused Redis costs one short wait (its 1 s socket timeout) per
+back-off period, plus one for each call already in flight when it stopped answering. The outage is
+logged once: a WARNING when it starts, an INFO when Redis answers again.
+
 A 429 slows the API down for everyone: nobody gets a slot before Google's Retry-After (or a
 default pause) has passed, and the interval doubles (up to 16x) until a minute passes without a
 429. Slots are paced at 95% of the quota: room for network jitter and for calls made outside the
@@ -32,6 +38,9 @@ DEFAULT_PAUSE = 10.0  # seconds, after a 429 without Retry-After
 MAX_PAUSE = 60.0  # a longer Retry-After pauses the sync itself (see gbp.client)
 CALM_AFTER = 60.0  # seconds without a 429 before the pace is back to normal
 MAX_FACTOR = 16
+REDIS_TIMEOUT = 1.0  # seconds, to connect and to answer: the script takes microseconds
+FIRST_BACKOFF = 30.0  # seconds of in-process pacing after Redis failed, before trying it again
+MAX_BACKOFF = 240.0  # the back-off doubles up to this while Redis keeps failing
 
 
 class Busy(Exception):
@@ -100,15 +109,83 @@ return result
 """
 
 
+class Outage:
+    """Remembers that the shared store failed, so calls pace in-process for a while instead of
+    each waiting for Redis's timeout. Thread-safe: a sync calls the limiter from 8 threads."""
+
+    UP, PROBE = "up", "probe"  # what `ask` grants: the store works / the one call that retries it
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.since = None  # when the store failed (None: it answers)
+        self.backoff = 0.0
+        self.retry_at = 0.0
+        self.probes = 0  # calls that tried the store again and failed, this outage
+
+    def ask(self):
+        """UP or PROBE: call the store, then report `failed` or `answered`; None: pace locally."""
+        with self.lock:
+            if self.since is None:
+                return self.UP
+            now = self.clock()
+            if now < self.retry_at:
+                return None
+            # One caller tries again; the others stay local for another back-off even if this
+            # caller never reports back.
+            self.retry_at = now + self.backoff
+            return self.PROBE
+
+    def failed(self, ticket, exc):
+        with self.lock:
+            now = self.clock()
+            if ticket == self.PROBE:
+                self.probes += 1
+                self.backoff = min(MAX_BACKOFF, self.backoff * 2)
+                self.retry_at = now + self.backoff
+                backoff, started = self.backoff, False
+            elif self.since is None:
+                self.since, self.backoff, self.probes = now, FIRST_BACKOFF, 0
+                self.retry_at = now + FIRST_BACKOFF
+                backoff, started = FIRST_BACKOFF, True
+            else:  # a call in flight when the outage began: already said
+                return
+        if started:
+            log.warning("GBP rate limiter: the shared store failed (%s); pacing in-process, "
+                        "trying it again in %.0fs", type(exc).__name__, backoff)
+        else:
+            log.debug("GBP rate limiter: the shared store still fails (%s); next try in %.0fs",
+                      type(exc).__name__, backoff)
+
+    def answered(self, ticket):
+        if ticket != self.PROBE:
+            return
+        with self.lock:
+            if self.since is None:
+                return
+            down, probes = self.clock() - self.since, self.probes
+            self.since, self.backoff, self.probes = None, 0.0, 0
+        log.info("GBP rate limiter: the shared store answers again after %.0fs (failed retries: "
+                 "%d); sharing one pace again", down, probes)
+
+
 class RedisLimiter:
     """The algorithm on Redis: one pace across processes and machines."""
 
     def __init__(self, url, prefix="gbp:ratelimit:"):
         import redis  # an optional dependency: only hosts with a Redis store need it
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # Short timeouts and no retries inside redis-py: a Redis that does not answer within a
+        # second is down for a pacer whose slots are a fraction of a second apart, and `Outage`
+        # decides when to try it again.
+        self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
+                                           socket_connect_timeout=REDIS_TIMEOUT,
+                                           retry=Retry(NoBackoff(), 0))
         self.script = self.client.register_script(SCRIPT)
         self.prefix = prefix
+        self.outage = Outage()
 
     def reserve(self, api, every, max_wait=None) -> float:
         waited = -1 if max_wait is None else int(max_wait * 1e6)
@@ -152,18 +229,28 @@ def store():
         return _redis[(url, PREFIX)]
 
 
+def _shared(method: str, *args):
+    """`method` of the shared store, or of this process's limiter while the store is down."""
+    limiter = store()
+    ticket = limiter.outage.ask() if limiter is not _local else None
+    if ticket is None:
+        return getattr(_local, method)(*args)
+    try:
+        result = getattr(limiter, method)(*args)
+    except Busy:
+        limiter.outage.answered(ticket)  # Redis answered: the slot is too far away
+        raise
+    except Exception as exc:  # Redis unreachable: pace this process alone rather than stop
+        limiter.outage.failed(ticket, exc)
+        return getattr(_local, method)(*args)
+    limiter.outage.answered(ticket)
+    return result
+
+
 def acquire(api: str, max_wait: float | None = None) -> float:
     """Wait for this API's next slot; returns the seconds waited. With `max_wait`, raise Busy
     instead of waiting longer (nothing is reserved then)."""
-    limiter = store()
-    try:
-        delay = limiter.reserve(api, interval(api), max_wait)
-    except Busy:
-        raise
-    except Exception as exc:  # Redis unreachable: pace this process alone rather than stop
-        log.warning("GBP rate limiter: shared store unavailable (%s); pacing in-process",
-                    type(exc).__name__)
-        delay = _local.reserve(api, interval(api), max_wait)
+    delay = _shared("reserve", api, interval(api), max_wait)
     if delay > 0:
         http.wait(delay)
     return delay
@@ -173,8 +260,4 @@ def slow_down(api: str, retry_after: float | None):
     """Google answered 429: nobody gets a slot on this API for a while, then slower."""
     pause = min(MAX_PAUSE, retry_after if retry_after is not None else DEFAULT_PAUSE)
     log.info("GBP rate limiter: 429 on %s; pausing %.1fs and slowing down", api, pause)
-    try:
-        store().slow_down(api, pause)
-    except Exception as exc:
-        log.warning("GBP rate limiter: shared store unavailable (%s)", type(exc).__name__)
-        _local.slow_down(api, pause)
+    _shared("slow_down", api, pause)

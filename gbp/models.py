@@ -5,6 +5,7 @@ The tables were created by the `integrations` app before GBP became an app of it
 gbp app adopted them in its first migration (see gbp/migrations/0001_initial.py).
 """
 
+from django.conf import settings
 from django.db import models, transaction
 
 from integrations.models import Integration
@@ -122,6 +123,29 @@ class GbpSyncState(models.Model):
 
     def __str__(self):
         return f"sync state of integration {self.integration_id}: {self.status}"
+
+
+class GbpSyncThrottle(models.Model):
+    """The last "Sync now" of one account, by owner, provider and account id rather than by
+    integration: removing a disconnected integration deletes its GbpSyncState, and the same
+    account connected again is a new integration; a click on it within
+    GBP_SYNC_NOW_MIN_INTERVAL of this one is refused (a remove and a reconnect are no way
+    around the throttle). `integration`: the one clicked on (null once it is removed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    provider = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=255)
+    requested_at = models.DateTimeField()
+    integration = models.ForeignKey(Integration, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "provider", "external_id"],
+                                               name="gbp_sync_throttle_unique")]
+
+    def __str__(self):
+        return f"last Sync now of {self.provider}:{self.external_id} at {self.requested_at}"
 
 
 def upsert_named(model, scope: dict, parsed: dict, names: list, *, delete_missing: bool):

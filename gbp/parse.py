@@ -1,7 +1,12 @@
 """What Google sends, checked and coerced field by field (gbp.fields): an item in the wrong shape
-raises BadData naming the item and the field, never a TypeError in a write."""
+raises BadData naming the item and the field, never a TypeError in a write. Anything a reading
+raises that the checks did not foresee (a TypeError, a ValueError, a RecursionError) is BadData
+too, naming the item: the item fails, not the sync."""
+
+import functools
 
 from . import fields
+from .client import UNREADABLE, BadData
 
 METRICS = [
     "BUSINESS_IMPRESSIONS_DESKTOP_MAPS",
@@ -14,6 +19,23 @@ METRICS = [
 ]
 READ_MASK = "name,title,storeCode,storefrontAddress,websiteUri,phoneNumbers,categories,metadata"
 
+
+def reading(what):
+    """A parser whose unforeseen failures are BadData about `what`."""
+    def decorate(parse):
+        @functools.wraps(parse)
+        def checked(*args, **kwargs):
+            try:
+                return parse(*args, **kwargs)
+            except BadData:
+                raise
+            except UNREADABLE as exc:
+                raise BadData(f"{what} could not be read ({type(exc).__name__})") from None
+        return checked
+    return decorate
+
+
+@reading("an account")
 def parse_account(item):
     item = fields.mapping(item, "an account")
     name = fields.name(item.get("name"), "accounts/", 100, "an account")
@@ -23,6 +45,7 @@ def parse_account(item):
                   "role": fields.text(item.get("role"), 30, f"{what}: role")}
 
 
+@reading("a location")
 def parse_location(item):
     item = fields.mapping(item, "a location")
     name = fields.name(item.get("name"), "locations/", 100, "a location")
@@ -46,6 +69,7 @@ def parse_location(item):
     }
 
 
+@reading("the metrics answer")
 def parse_metrics(body, start, end) -> dict:
     """{(metric, day): value} from fetchMultiDailyMetricsTimeSeries; an omitted value is 0."""
     body = fields.mapping(body, "the answer")
@@ -66,6 +90,7 @@ def parse_metrics(body, start, end) -> dict:
     return rows
 
 
+@reading("a review")
 def parse_review(item):
     item = fields.mapping(item, "a review")
     review_id = fields.identifier(item.get("reviewId"), 255, "a review")

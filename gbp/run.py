@@ -184,7 +184,8 @@ class Run:
             for entry in fields.items(page.get("locationReviews"), "the reviews"):
                 try:
                     entry = fields.mapping(entry, "a review")
-                    loc = by_name.get(entry.get("name"))
+                    name = entry.get("name")
+                    loc = by_name.get(name) if isinstance(name, str) else None
                     if loc is None:
                         raise BadData("a review of a location that was not asked for")
                     review_id, values = parse_review(entry.get("review"))

@@ -1,5 +1,10 @@
 """The sync's state row (GbpSyncState): its lease, its progress, and the "Sync now" throttle.
 
+The throttle is kept by account too (GbpSyncThrottle: owner, provider, account id): a click on
+an integration whose account was clicked on within the interval, through an integration since
+removed, is refused like a second click on the same one, so removing an integration and
+connecting the same account again does not reset it.
+
 Every change that must be decided once is one conditional UPDATE (like the token service's
 refresh lease): it works the same on PostgreSQL and SQLite, across threads, processes and
 machines, and holds no transaction open while the sync talks to Google.
@@ -11,8 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from integrations.models import Integration
+
 from .conf import settings
-from .models import GbpSyncState
+from .models import GbpSyncState, GbpSyncThrottle
 
 Status = GbpSyncState.Status
 RESUMABLE_FOR = timedelta(days=1)  # a pause older than this starts over
@@ -32,6 +39,30 @@ def get(integration_id) -> GbpSyncState:
         except IntegrityError:  # created meanwhile by another process
             state = GbpSyncState.objects.get(integration_id=integration_id)
     return state
+
+
+def _account(integration_id) -> dict | None:
+    """The account an integration connects: its owner, provider and account id."""
+    return Integration.objects.filter(pk=integration_id).values(
+        "user_id", "provider", "external_id").first()
+
+
+def _last_request_elsewhere(account, integration_id):
+    """The account's last "Sync now" if it was made on another integration than this one (one
+    since removed), else None."""
+    if account is None:
+        return None
+    row = GbpSyncThrottle.objects.filter(**account).values_list(
+        "requested_at", "integration_id").first()
+    return row[0] if row and row[1] != integration_id else None
+
+
+def _remember_request(account, integration_id, when):
+    if account is not None:  # one statement, whoever wrote the row before
+        GbpSyncThrottle.objects.bulk_create(
+            [GbpSyncThrottle(**account, integration_id=integration_id, requested_at=when)],
+            update_conflicts=True, unique_fields=["user", "provider", "external_id"],
+            update_fields=["requested_at", "integration"])
 
 
 def _free(now):
@@ -100,10 +131,22 @@ def request_now(integration_id) -> tuple[bool, GbpSyncState]:
     if is_syncing(state, now):
         return False, state
     since = now - timedelta(seconds=settings.GBP_SYNC_NOW_MIN_INTERVAL)
+    account = _account(integration_id)
+    last = _last_request_elsewhere(account, integration_id)
+    if last is not None and last > since and (state.requested_at is None
+                                              or last > state.requested_at):
+        # The account was synced on request moments ago, through an integration since removed:
+        # that click holds the throttle here too (and the page says until when).
+        GbpSyncState.objects.filter(Q(requested_at__isnull=True) | Q(requested_at__lt=last),
+                                    pk=integration_id).update(requested_at=last)
+        state.refresh_from_db()
+        return False, state
     unclaimed = Q(status=Status.QUEUED, requested_at__lte=now - pickup_window())
     allowed = Q(requested_at__isnull=True) | Q(requested_at__lte=since) | unclaimed
     taken = GbpSyncState.objects.filter(allowed, _free(now), pk=integration_id).update(
         requested_at=now, status=Status.QUEUED)
+    if taken:
+        _remember_request(account, integration_id, now)
     state.refresh_from_db()
     return bool(taken), state
 

@@ -11,12 +11,14 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.timesince import timesince
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations import display
 from integrations.adapter import ACTIONS, get_adapter, integration_or_404
 from integrations.models import Integration
 from integrations.providers import registry
+from integrations.security import page_headers
 
 from . import state as sync_state
 from .charts import line_chart
@@ -74,6 +76,8 @@ def _location_panels(integration, days=30):
     return panels
 
 
+@page_headers
+@never_cache
 @login_required
 @require_GET
 def detail(request, integration_id):
@@ -96,6 +100,7 @@ def detail(request, integration_id):
     return render(request, "gbp/detail.html", context)
 
 
+@page_headers
 @login_required
 @require_POST
 def sync(request, integration_id):
@@ -128,6 +133,8 @@ def sync(request, integration_id):
     return redirect("gbp:detail", integration.pk)
 
 
+@page_headers
+@never_cache
 @login_required
 @require_GET
 def sync_status(request, integration_id):

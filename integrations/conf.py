@@ -64,6 +64,13 @@ DEFAULTS = {
     "INTEGRATIONS_BREAKER_CREDENTIALS": 3,
     "INTEGRATIONS_BREAKER_OPEN_SECONDS": 60,
     "INTEGRATIONS_BREAKER_MAX_OPEN_SECONDS": 3600,
+    # The Content-Security-Policy of the apps' pages: no inline script anywhere (the pages have
+    # none); inline styles allowed for a host layout's. "" sends none (a host's own CSP
+    # middleware, django-csp or Django's, is detected and wins anyway).
+    "INTEGRATIONS_CONTENT_SECURITY_POLICY": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"),
     # Re-auth notices that could not be delivered are tried again this many times, backing off
     # from NOTICE_RETRY_SECONDS (doubling, at most a day apart), then kept as failed for admin.
     "INTEGRATIONS_NOTICE_ATTEMPTS": 12,

@@ -14,11 +14,17 @@ Two kinds of numbers, each kept where it is true for every process on every mach
   (a flushed Redis) as a counter reset. With the local-memory cache (the embedded default: one
   process) the counters are that process's own.
 
+When the cache fails (Redis down), a scrape still answers with the state from the database; the
+shared counters are left out (not zeroed: Prometheus would take a zero for a counter reset) and
+`integrations_metrics_cache_up` is 0. Counting never touches the cache, so a refresh cannot fail
+for it; counts that could not be added are kept and added once the cache answers again.
+
 prometheus_client's multiprocess mode was the alternative: it is correct across the processes of
 one machine only, and needs a writable directory and its cleanup on every host.
 """
 
 import atexit
+import logging
 import threading
 import time
 from collections import Counter
@@ -29,6 +35,8 @@ from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                     HistogramMetricFamily)
 
 from .conf import settings
+
+log = logging.getLogger(__name__)
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)  # seconds
 PREFIX = "integrations:metrics:"
@@ -59,28 +67,63 @@ class _Recorder:
                                                name="metrics-flush")
                 self.thread.start()
 
-    def flush(self):
+    def flush(self) -> bool:
+        """Add this process's counts to the shared counters. False when the cache failed: what
+        did not reach it is kept for the next flush."""
+        cache = caches[settings.INTEGRATIONS_METRICS_CACHE]
         with self.lock:
             pending, self.pending = self.pending, Counter()
         if not pending:
-            return
-        cache = caches[settings.INTEGRATIONS_METRICS_CACHE]
-        for key, delta in pending.items():
-            cache.add(PREFIX + key, 0, timeout=None)
-            try:
-                cache.incr(PREFIX + key, delta)
-            except ValueError:  # evicted between add and incr: start it again
-                cache.set(PREFIX + key, delta, timeout=None)
+            return True
+        try:
+            for key in list(pending):
+                cache.add(PREFIX + key, 0, timeout=None)
+                try:
+                    cache.incr(PREFIX + key, pending[key])
+                except ValueError:  # evicted between add and incr: start it again
+                    cache.set(PREFIX + key, pending[key], timeout=None)
+                del pending[key]
+        except Exception as exc:  # the cache is down: keep counting, add them later
+            with self.lock:
+                self.pending.update(pending)
+            cache_health.failed(exc)
+            return False
+        cache_health.answered()
+        return True
 
     def _run(self):
         while True:
             time.sleep(FLUSH_SECONDS)
             try:
                 self.flush()
-            except Exception:  # the cache away for a moment: keep counting, try again
+            except Exception:  # never let the counting thread die
                 pass
 
 
+class _CacheHealth:
+    """Whether the shared counters' cache answered last time; logs each change once."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.up = True
+
+    def failed(self, exc):
+        with self.lock:
+            was_up, self.up = self.up, False
+        if was_up:
+            log.warning("metrics: the counters' cache (%s) failed (%s); scrapes leave the refresh "
+                        "counters out until it answers", settings.INTEGRATIONS_METRICS_CACHE,
+                        type(exc).__name__)
+
+    def answered(self):
+        with self.lock:
+            was_up, self.up = self.up, True
+        if not was_up:
+            log.info("metrics: the counters' cache (%s) answers again",
+                     settings.INTEGRATIONS_METRICS_CACHE)
+
+
+cache_health = _CacheHealth()
 recorder = _Recorder()
 atexit.register(lambda: recorder.flush())
 
@@ -94,16 +137,32 @@ class FleetCollector:
     def collect(self):
         from .health import state  # the database numbers the health endpoint reports too
 
-        recorder.flush()  # this process's own latest counts
-        yield from _event_metrics()
+        counts = _shared_counts()
+        if counts is not None:
+            yield from _event_metrics(counts)
+        yield GaugeMetricFamily("integrations_metrics_cache_up",
+                                "1 when the shared refresh counters could be read from the cache, "
+                                "0 when not (the refresh counters are left out)",
+                                value=1 if counts is not None else 0)
         yield from _state_metrics(state())
 
 
-def _event_metrics():
-    cache = caches[settings.INTEGRATIONS_METRICS_CACHE]
-    names = _known_keys()
-    values = cache.get_many([PREFIX + n for n in names])
-    counts = {n: int(values.get(PREFIX + n) or 0) for n in names}
+def _shared_counts():
+    """The shared counters, this process's latest counts added first; None when the cache fails
+    (one failed call at most: a cache that timed out is not asked twice)."""
+    if not recorder.flush():
+        return None
+    cache, names = caches[settings.INTEGRATIONS_METRICS_CACHE], _known_keys()
+    try:
+        values = cache.get_many([PREFIX + n for n in names])
+    except Exception as exc:
+        cache_health.failed(exc)
+        return None
+    cache_health.answered()
+    return {n: int(values.get(PREFIX + n) or 0) for n in names}
+
+
+def _event_metrics(counts):
     refreshes = CounterMetricFamily("integrations_refreshes", "Token refresh attempts",
                                     labels=["provider", "outcome"])
     for name, value in sorted(counts.items()):

@@ -9,11 +9,9 @@ Every failure becomes one typed error with a kind the token service acts on:
 Errors carry a code and a human message scrubbed of every secret sent in the request.
 """
 
-import base64
 import json
 import re
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus
 
 from oauthlib.oauth2 import WebApplicationClient
 
@@ -21,6 +19,7 @@ from . import http
 from .errors import (OPERATOR_CODES, REAUTH_CODES, TRANSIENT_CODES, OAuthError, OperatorError,
                      ReauthError, TransientError)
 from .providers import Provider
+from .security import client_secrets, scrub  # noqa: F401  (re-exported: the client's vocabulary)
 
 AADSTS = re.compile(r"AADSTS\d+")
 
@@ -39,28 +38,6 @@ class TokenResponse:
                 f"expires_in={self.expires_in} scopes={self.scopes}>")
 
 
-def scrub(text, secrets) -> str:
-    """Remove every secret we sent from a provider's text (some servers echo parameters), in
-    the forms we sent it: as is and URL-encoded."""
-    text = str(text)
-    forms = {form for secret in secrets if secret and len(secret) >= 4
-             for form in (secret, quote(secret, safe=""), quote_plus(secret))}
-    for form in sorted(forms, key=len, reverse=True):  # longest first: no partial leftovers
-        text = text.replace(form, "[redacted]")
-    return text
-
-
-def client_secrets(provider: Provider) -> list[str]:
-    """The client secret in every form a request carries it: as is, and inside the HTTP Basic
-    credentials (`base64(client_id:client_secret)`, raw or form-encoded as RFC 6749 2.3.1 says)."""
-    secret = provider.client_secret
-    if not secret:
-        return []
-    pairs = {f"{provider.client_id}:{secret}",
-             f"{quote_plus(provider.client_id)}:{quote_plus(secret)}"}
-    return [secret, *(base64.b64encode(pair.encode()).decode() for pair in pairs)]
-
-
 def classify(error: str, description: str, status: int, retry_after=None) -> OAuthError:
     """An OAuth error response (RFC 6749 section 5.2) as a typed error."""
     message = description.strip().splitlines()[0][:300] if description.strip() else error
@@ -74,11 +51,38 @@ def classify(error: str, description: str, status: int, retry_after=None) -> OAu
                           status=status, retry_after=retry_after)
 
 
+# What reading a provider's answer may raise besides our own typed errors: broken or deeply
+# nested JSON (RecursionError), bytes that are no text (UnicodeDecodeError, a ValueError), a
+# value of the wrong type where a string was expected.
+UNREADABLE = (ValueError, TypeError, RecursionError)
+
+
 def parse_json(response):
+    """The answer's JSON, or None when it is not JSON we can read (broken, not text, nested
+    deeper than the parser goes)."""
     try:
         return json.loads(response.content)
-    except ValueError:
+    except UNREADABLE:
         return None
+
+
+def malformed(response, exc) -> TransientError:
+    """An answer that could not be read at all: transient (a provider's front end answering
+    something odd), with the kind of failure, never the answer's text."""
+    return TransientError("malformed_response", f"The provider's answer ({response.status_code}) "
+                                                f"could not be read ({type(exc).__name__}).",
+                          status=response.status_code)
+
+
+def parsed(response, parse, *args):
+    """`parse(response, *args)`, with anything unforeseen it raises while reading the answer
+    (not our typed errors) turned into a transient `malformed_response`."""
+    try:
+        return parse(response, *args)
+    except OAuthError:
+        raise
+    except UNREADABLE as exc:
+        raise malformed(response, exc) from None
 
 
 def error_from_response(response, secrets) -> OAuthError:
@@ -92,7 +96,8 @@ def error_from_response(response, secrets) -> OAuthError:
         # Every provider-supplied string is scrubbed, the error code too: it ends up in logs,
         # last_error_code, the history, admin and --json output.
         error = error_code(scrub(body["error"], secrets))
-        description = body.get("error_description") or ""
+        description = body.get("error_description")
+        description = description if isinstance(description, str) else ""
         return classify(error, scrub(description, secrets), status, retry_after)
     if status >= 500:
         return TransientError(f"http_{status}", f"The provider answered {status}.", status=status,
@@ -138,6 +143,13 @@ def parse_expires_in(value) -> int | None:
     return int(min(max(seconds, 0), MAX_EXPIRES_IN))
 
 
+def parse_token_type(value) -> str:
+    """"Bearer" unless the provider names a short, printable type (the column holds 32)."""
+    if isinstance(value, str) and 0 < len(value) <= 32 and value.isprintable():
+        return value
+    return "Bearer"
+
+
 def parse_token_response(response, secrets) -> TokenResponse:
     body = parse_json(response)
     ok = response.status_code == 200 and isinstance(body, dict)
@@ -151,7 +163,7 @@ def parse_token_response(response, secrets) -> TokenResponse:
         refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
         expires_in=expires_in,
         scopes=parse_scopes(body.get("scope")),
-        token_type=str(body.get("token_type") or "Bearer"),
+        token_type=parse_token_type(body.get("token_type")),
         extra={k: v for k, v in body.items() if k not in known and k != "id_token"},
     )
 
@@ -171,7 +183,7 @@ def _post_token(provider: Provider, data: dict, secrets) -> TokenResponse:
                                 headers={"Accept": "application/json"}, **kwargs)
     except http.NetworkError as exc:
         raise TransientError(exc.code, f"No answer from the provider ({exc.code}).") from None
-    return parse_token_response(response, [*secrets, *client_secrets(provider)])
+    return parsed(response, parse_token_response, [*secrets, *client_secrets(provider)])
 
 
 def authorization_url(provider: Provider, redirect_uri: str, state: str,
@@ -225,6 +237,10 @@ def userinfo(provider: Provider, access_token: str) -> dict:
                                          "Accept": "application/json"})
     except http.NetworkError as exc:
         raise TransientError(exc.code, f"No answer from the provider ({exc.code}).") from None
+    return parsed(response, parse_userinfo, provider, access_token)
+
+
+def parse_userinfo(response, provider: Provider, access_token: str) -> dict:
     body = parse_json(response)
     secrets = [access_token, *client_secrets(provider)]
     if response.status_code != 200 or not isinstance(body, dict):

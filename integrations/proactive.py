@@ -241,22 +241,30 @@ def in_threads(items, concurrency, work, take):
             for item in items:
                 if len(pending) >= concurrency * 4:
                     done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        take(future.result())
+                    _take_all(done, take, pending)
                 pending.add(pool.submit(work, item))
-            for future in wait_for_futures(pending).done:
-                take(future.result())
-        except BaseException:
-            # Stopping: what has not started never will; what is running finishes (a refresh
-            # in flight stores what the provider issued) and is counted.
-            for future in pending:
-                future.cancel()
-            for future in wait_for_futures(pending).done:
-                if not future.cancelled() and future.exception() is None:
-                    take(future.result())
-            raise
+            done, pending = wait_for_futures(pending), set()
+            _take_all(done.done, take, pending)
         finally:
             _close_connections(pool, concurrency)
+
+
+def _take_all(done, take, pending):
+    """`take` each finished result. If one failed (the database gone): what has not started
+    never will, what is running finishes (a refresh in flight stores what the provider issued)
+    and every result that came back is still taken; then the failure is raised."""
+    failure = next((f.exception() for f in done if f.exception() is not None), None)
+    if failure is None:
+        for future in done:
+            take(future.result())
+        return
+    for future in pending:
+        future.cancel()
+    finished = set(done) | wait_for_futures(pending).done
+    for future in finished:
+        if not future.cancelled() and future.exception() is None:
+            take(future.result())
+    raise failure
 
 
 def _close_connections(pool, threads):

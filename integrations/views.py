@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from . import consumers, display, health as health_report, metrics as fleet_metrics
@@ -22,6 +23,7 @@ from .adapter import ACTIONS, get_adapter, integration_or_404
 from .conf import settings
 from .models import Integration, IntegrationEvent
 from .providers import registry
+from .security import page_headers
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +57,16 @@ def _safe_next(request, candidate) -> str:
 
 
 def _connect_error(request, provider, title, message, *, status, missing=()):
+    """The page a failed connect ends on: plain words only. What the provider said (its error
+    code and text) goes to the log, never to this page."""
     context = {"provider": provider, "title": title, "message": message, "missing": missing}
     return render(request, "integrations/connect_error.html", context, status=status)
+
+
+def _provider_words(value, limit=200) -> str:
+    """A provider's error code or text from the callback's query, for the log: one line, short,
+    quoted by the caller with %r."""
+    return " ".join(str(value).split())[:limit]
 
 
 def _last_sync_code():
@@ -67,6 +77,8 @@ def _last_sync_code():
     return Subquery(events.values("error_code")[:1])
 
 
+@page_headers
+@never_cache
 @login_required
 @require_GET
 def index(request):
@@ -106,6 +118,8 @@ def index(request):
     return render(request, "integrations/index.html", context)
 
 
+@page_headers
+@never_cache
 @login_required
 @require_GET
 def connect(request, provider_id):
@@ -130,6 +144,8 @@ def connect(request, provider_id):
     return redirect(oauth_client.authorization_url(provider, redirect_uri(provider), state, verifier))
 
 
+@page_headers
+@never_cache
 @login_required
 @require_GET
 def callback(request, provider_id):
@@ -147,6 +163,9 @@ def callback(request, provider_id):
         messages.info(request, f"You declined to connect {provider.name}. Nothing was changed.")
         return redirect(done)
     if error or not request.GET.get("code"):
+        if error:
+            log.warning("callback from %s carried error %r: %r", provider.id, _provider_words(
+                error, 64), _provider_words(request.GET.get("error_description", "")))
         what = f"{provider.name} answered with an error" if error else f"{provider.name} sent no code"
         return _connect_error(request, provider, "The connection did not go through",
                               f"{what}. Nothing was changed; please try again.", status=400)
@@ -155,11 +174,14 @@ def callback(request, provider_id):
         token = oauth_client.exchange_code(provider, request.GET["code"], redirect_uri(provider),
                                            flow["verifier"])
     except oauth_client.OAuthError as exc:
-        log.warning("code exchange with %s failed: %s", provider.id, exc.code)
+        # The provider's code and text (scrubbed by the client) for operators; plain words for
+        # the user.
+        log.warning("code exchange with %s failed (%s): %s: %s", provider.id, exc.kind, exc.code,
+                    exc.message)
         return _connect_error(
             request, provider, "The connection did not go through",
-            f"{provider.name} did not give us a usable answer ({exc.message}). Nothing was "
-            "stored; please try again.",
+            f"{provider.name} did not give us a usable answer. Nothing was stored; please try "
+            "again.",
             status=400 if exc.kind != "transient" else 502)
 
     if not token.refresh_token:
@@ -179,7 +201,8 @@ def callback(request, provider_id):
     try:
         identity = oauth_client.userinfo(provider, token.access_token)
     except oauth_client.OAuthError as exc:
-        log.warning("userinfo from %s failed: %s", provider.id, exc.code)
+        log.warning("userinfo from %s failed (%s): %s: %s", provider.id, exc.kind, exc.code,
+                    exc.message)
         return _connect_error(
             request, provider, "The connection did not go through",
             f"We could not read which {provider.name} account this is. Nothing was stored; "
@@ -197,6 +220,7 @@ def callback(request, provider_id):
     return redirect(adapter.connect_redirect_url(request, integration, created, flow.get("next")))
 
 
+@page_headers
 @login_required
 @require_POST
 def disconnect(request, integration_id):
@@ -208,6 +232,7 @@ def disconnect(request, integration_id):
     return redirect("integrations:index")
 
 
+@page_headers
 @login_required
 @require_POST
 def remove(request, integration_id):
@@ -234,6 +259,8 @@ def _monitor_allowed(request) -> bool:
     return bearer_ok or (request.user.is_authenticated and request.user.is_staff)
 
 
+@page_headers
+@never_cache
 @require_GET
 def health(request):
     """For monitors: counts and times as JSON."""
@@ -242,6 +269,8 @@ def health(request):
     return JsonResponse(health_report.report())
 
 
+@page_headers
+@never_cache
 @require_GET
 def metrics(request):
     """Prometheus exposition (text format 0.0.4), behind the same rules as health."""

@@ -56,7 +56,7 @@ KINDS = [
     "500", "502", "503", "429", "403", "401",
     "invalid_grant", "invalid_client", "unauthorized_client",
     "html", "malformed_json", "empty_json", "strip_refresh_token",
-    "latency", "hang", "status",
+    "latency", "slow_answer", "hang", "status",
 ]
 
 
@@ -83,7 +83,7 @@ def oauth_error(error: str, description: str, status: int = 400) -> HttpResponse
 def fault_response(fault: Fault) -> HttpResponse | None:
     """The response a fault answers with, or None when it only delays the real answer."""
     kind, oauth = fault.kind, fault.endpoint in OAUTH_ENDPOINTS
-    if kind in ("latency", "strip_refresh_token"):
+    if kind in ("latency", "slow_answer", "strip_refresh_token"):
         return None
     if kind == "hang":  # after the wait, a gateway timeout: the provider never processed it
         return HttpResponse(HTML_PAGE.format(status=504), status=504, content_type="text/html")
@@ -174,13 +174,18 @@ def faulty(endpoint: str):
 
         def answer(request, *args, **kwargs):
             fault = claim_fault(endpoint)
-            if fault and fault.latency_ms:  # capped here too, whatever wrote the row
-                time.sleep(min(fault.latency_ms, MAX_LATENCY_MS) / 1000)
+            delay = min(fault.latency_ms, MAX_LATENCY_MS) / 1000 if fault else 0
+            # "slow_answer" does the work first (a refresh token is rotated), then answers late:
+            # a client that dies meanwhile never sees what it was issued.
+            if delay and fault.kind != "slow_answer":  # capped here too, whatever wrote the row
+                time.sleep(delay)
             response = fault_response(fault) if fault else None
             if response is None:
                 response = view(request, *args, **kwargs)
                 if fault and fault.kind == "strip_refresh_token":
                     response = strip_refresh_token(response)
+                if delay and fault.kind == "slow_answer":
+                    time.sleep(delay)
             detail = request.POST.get("grant_type", "") if endpoint == "token" else ""
             Call.objects.create(endpoint=endpoint, detail=detail, status=response.status_code)
             return response

@@ -1,27 +1,72 @@
 """The sandbox's own pages: the consent screen and the control page for the demo.
 
 Any signed-in user may expire or revoke their own tokens (how a user demos the product);
-fault injection and latency, which affect everyone's calls, are for staff only.
+fault injection and latency, which affect everyone's calls, are for staff only. Its pages carry
+a strict Content-Security-Policy of their own (the sandbox imports no product code): no inline
+script or style; the consent form may post here and be sent on to the client's redirect URI.
 """
 
 import functools
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
 
 from . import ops
 from .faults import KINDS
 from .models import Call, Fault
 
+# Ends with form-action: origins a page's forms may be sent on to are appended to it.
+# The product's default (integrations' INTEGRATIONS_CONTENT_SECURITY_POLICY), written out here:
+# no inline script; inline styles allowed for a host layout's.
+POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+          "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+          "form-action 'self'")
+
+
+def with_policy(response, form_action=()):
+    """The sandbox's policy on a response that has none yet (one already set wins);
+    `form_action`: origins besides this one a form of the page may be sent on to."""
+    if "Content-Security-Policy" not in response:
+        response["Content-Security-Policy"] = " ".join([POLICY, *sorted(form_action)])
+    return response
+
+
+def page_headers(view):
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        return with_policy(view(request, *args, **kwargs))
+
+    return wrapper
+
+
+def redirect_origins(client_id) -> set[str]:
+    """The origins of a registered client's redirect URIs: where Allow and Deny send the user
+    on (a client on another site than the sandbox's)."""
+    app = get_application_model().objects.filter(client_id=client_id).only(
+        "redirect_uris").first() if client_id else None
+    origins = set()
+    for uri in (app.redirect_uris.split() if app else []):
+        parts = urlsplit(uri)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return origins
+
 
 class ConsentView(AuthorizationView):
     """Google-like consent: the requested scopes with checkboxes (granular consent), Allow/Deny."""
 
     template_name = "sandbox/consent.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        response = super().dispatch(request, *args, **kwargs)
+        client_id = request.GET.get("client_id") or request.POST.get("client_id")
+        return with_policy(response, redirect_origins(client_id))
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -52,6 +97,7 @@ def staff_only(view):
     return wrapper
 
 
+@page_headers
 @login_required
 def index(request):
     context = {"max_latency_ms": ops.MAX_LATENCY_MS}

@@ -1,6 +1,10 @@
 """Small helpers shared by the tests that drive the connect flow over real HTTP."""
 
 import re
+import signal
+import socket
+import subprocess
+import time
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
 
@@ -64,3 +68,47 @@ def configure_provider(settings, key, **fields):
     providers = dict(settings.INTEGRATIONS_PROVIDERS)
     providers[key] = {**providers.get(key, {}), **fields}
     settings.INTEGRATIONS_PROVIDERS = providers
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nobody listens on (until someone binds it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server for one test, which it may pause (SIGSTOP: connections are
+    accepted by the kernel, nothing answers), resume (SIGCONT) or stop."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = None
+
+    def start(self):
+        import redis
+
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
+        for _ in range(100):  # ready within a few seconds
+            try:
+                client.ping()
+                return self
+            except (redis.ConnectionError, redis.TimeoutError):
+                time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def pause(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.resume()
+            self.proc.kill()
+            self.proc.wait(timeout=10)

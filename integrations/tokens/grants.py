@@ -12,15 +12,23 @@ from .refresh import expiry, healthy
 
 log = logging.getLogger("integrations.tokens")
 
+# The sync errors a broken grant causes, whichever app syncs ("Reconnect needed", a 401 after a
+# refresh): a new grant fixes them. Others (an API not enabled, a quota, an outage) stay until a
+# sync succeeds.
+GRANT_SYNC_ERRORS = {"reauth_required", "unauthorized"}
+
 
 def store_grant(user, provider, identity: dict, token: oauth_client.TokenResponse,
                 scopes: list[str]):
     """Create or update the integration for this account with a new grant. Returns (row, created).
 
     One row per (user, provider, account): reconnecting updates it (back to active, counters and
-    errors cleared) and keeps its history and synced data.
+    errors cleared) and keeps its history and synced data. A sync error the broken grant caused
+    is cleared too (the card stops saying "sync failing", admin stops listing it); the failed
+    sync's time and its history row are kept, and the next sync resumes.
     """
     now = timezone.now()
+    cleared = ""
     with transaction.atomic():
         integration, created = Integration.objects.get_or_create(
             user=user, provider=provider.id, external_id=identity["id"],
@@ -28,7 +36,14 @@ def store_grant(user, provider, identity: dict, token: oauth_client.TokenRespons
         )
         integration.display_name = identity["name"]
         integration.status = Integration.Status.ACTIVE
-        integration.save()
+        fields = ["display_name", "status", "updated_at"]
+        if not created and integration.last_sync_status == Integration.SyncStatus.ERROR:
+            cleared = _grant_sync_error(integration)
+            if cleared:
+                integration.last_sync_status = Integration.SyncStatus.NEVER
+                integration.last_sync_message = ""
+                fields += ["last_sync_status", "last_sync_message"]
+        integration.save(update_fields=fields)  # not the sync's other columns, read above
         OAuthCredential.objects.update_or_create(
             integration=integration,
             defaults={
@@ -48,7 +63,17 @@ def store_grant(user, provider, identity: dict, token: oauth_client.TokenRespons
             sender=Integration, integration=integration, created=created))
     log.info("integration %s (%s) %s", integration.pk, provider.id,
              "connected" if created else "reconnected")
+    if cleared:
+        log.info("integration %s: reconnected; sync error %s cleared", integration.pk, cleared)
     return integration, created
+
+
+def _grant_sync_error(integration) -> str:
+    """The error code of the integration's last sync if the broken grant caused it, else ""."""
+    last = (IntegrationEvent.objects.filter(integration=integration,
+                                            kind=IntegrationEvent.Kind.SYNC)
+            .order_by("-created_at", "-id").values_list("error_code", flat=True).first())
+    return last if last in GRANT_SYNC_ERRORS else ""
 
 
 def disconnect(integration) -> bool:

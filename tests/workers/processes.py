@@ -51,8 +51,8 @@ def product_env(sandbox=None, settings=None, **extra) -> dict:
 class Worker:
     """A real Celery worker (prefork) on Redis, on a queue of its own."""
 
-    def __init__(self, env, concurrency=2):
-        self.queue = f"test-{uuid.uuid4().hex[:8]}"
+    def __init__(self, env, concurrency=2, queue=None):
+        self.queue = queue or f"test-{uuid.uuid4().hex[:8]}"
         self.env = dict(env, CELERY_TASK_ALWAYS_EAGER="false", CELERY_TASK_DEFAULT_QUEUE=self.queue)
         self.concurrency = concurrency
         self.proc = None

@@ -1,0 +1,102 @@
+"""Workers stopped mid-batch. SIGTERM (a deploy, a scale-down): Celery's warm shutdown lets the
+batch finish, nothing is lost. SIGKILL (the OOM killer): the batch comes back to another worker
+after the broker's visibility timeout (10 s here, 1,200 s by default: minutes, not an hour), and
+is refreshed; the refreshes that were in flight at the provider when the worker died are the one
+unavoidable loss with a strict rotating provider (it rotated, the answer died with the worker),
+and they are told apart from a user's revocation: `interrupted_refresh`, our incident."""
+
+import os
+import signal
+import time
+
+import pytest
+from django.utils import timezone
+from oauth2_provider.models import get_refresh_token_model
+
+from integrations.models import Integration, Notice, OAuthCredential
+from sandbox import ops
+from sandbox.faults import in_flight
+from tests.conftest import create_integration, need
+from tests.workers.processes import Worker, product_env, redis_reachable, redis_url, wait_until
+
+pytestmark = [pytest.mark.faults, pytest.mark.redis, pytest.mark.timeout(600)]
+DUE = 32
+
+
+@pytest.fixture
+def env(sandbox, settings):
+    url = redis_url()
+    need(bool(url), "no REDIS_URL: the worker fault tests run in the PostgreSQL + Redis pass")
+    need(redis_reachable(url), f"Redis is not reachable at {url}")
+    return product_env(sandbox, settings, CELERY_VISIBILITY_TIMEOUT=10,
+                       INTEGRATIONS_REFRESH_BATCH_SIZE=DUE,
+                       INTEGRATIONS_REFRESH_BATCH_CONCURRENCY=16)
+
+
+@pytest.fixture
+def due(django_user_model):
+    holder = django_user_model.objects.create_user("fleet", "fleet@example.com", "pw")
+    owner = django_user_model.objects.create_user("owner", "owner@example.com", "pw")
+    integrations = [create_integration(owner, "sandbox", access_token=a, refresh_token=r,
+                                       expires_in=600)
+                    for a, r, _ in ops.issue_grants(holder, DUE)]
+    OAuthCredential.objects.update(last_refreshed_at=timezone.now() - timezone.timedelta(hours=1))
+    return integrations
+
+
+def rotated() -> int:
+    """Refresh tokens the sandbox has rotated away (its strict server revokes the old one)."""
+    return get_refresh_token_model().objects.filter(revoked__isnull=False).count()
+
+
+def test_it_lets_a_batch_finish_on_sigterm(sandbox, env, due):
+    sandbox.inject("token", "slow_answer", None, latency_ms=1500)
+    worker = Worker(env, concurrency=1).start()
+    try:
+        assert worker.command("refresh_tokens", "--enqueue").returncode == 0
+        assert wait_until(lambda: rotated() >= 4, timeout=60)
+        os.kill(worker.proc.pid, signal.SIGTERM)  # warm shutdown
+        worker.proc.wait(timeout=120)
+    finally:
+        worker.stop()
+    refreshed = OAuthCredential.objects.filter(
+        last_refreshed_at__gt=timezone.now() - timezone.timedelta(minutes=5)).count()
+    assert refreshed == DUE
+    assert not Integration.objects.exclude(status="active").exists()
+
+
+def test_it_brings_a_killed_workers_batch_back_in_seconds_and_owns_what_it_lost(
+        sandbox, env, due):
+    sandbox.inject("token", "slow_answer", None, latency_ms=3000)
+    worker = Worker(env, concurrency=1).start()
+    try:
+        assert worker.command("refresh_tokens", "--enqueue").returncode == 0
+        assert wait_until(lambda: rotated() >= 8, timeout=60)
+    finally:
+        os.killpg(worker.proc.pid, signal.SIGKILL)
+        worker.proc.wait(timeout=30)
+    killed = timezone.now()
+    sandbox.clear()
+    in_flight.wait_idle(timeout=30)
+    in_flight_at_kill = rotated()
+
+    again = Worker(env, concurrency=1, queue=worker.queue).start()
+    started = time.monotonic()
+    try:
+        def settled():
+            done = OAuthCredential.objects.filter(last_refreshed_at__gt=killed).count()
+            lost = Integration.objects.filter(status="reauth_required").count()
+            return done + lost == DUE
+
+        assert wait_until(settled, timeout=180), "the killed worker's batch did not come back"
+    finally:
+        again.stop()
+    recovered_in = time.monotonic() - started
+    lost = Integration.objects.filter(status="reauth_required")
+    codes = set(OAuthCredential.objects.filter(integration__in=lost).values_list(
+        "last_error_code", flat=True))
+    print(f"\n[faults] SIGKILL: batch back and settled in {recovered_in:.0f} s; "
+          f"{lost.count()} of {DUE} lost in flight (at most 16 were), codes {codes}")
+    assert lost.count() <= min(16, in_flight_at_kill)
+    assert codes <= {"interrupted_refresh"}  # never "you revoked access"
+    assert set(Notice.objects.values_list("error_code", flat=True)) <= {"interrupted_refresh"}
