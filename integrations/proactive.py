@@ -238,33 +238,39 @@ def in_threads(items, concurrency, work, take):
     with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
         pending = set()
         try:
-            for item in items:
+            for item in items:  # (the selection itself may fail too: the database gone)
                 if len(pending) >= concurrency * 4:
                     done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
-                    _take_all(done, take, pending)
+                    _take(done, take)
                 pending.add(pool.submit(work, item))
-            done, pending = wait_for_futures(pending), set()
-            _take_all(done.done, take, pending)
+            done, pending = wait_for_futures(pending).done, set()
+            _take(done, take)
+        except BaseException:
+            _drain(pending, take)
+            raise
         finally:
             _close_connections(pool, concurrency)
 
 
-def _take_all(done, take, pending):
-    """`take` each finished result. If one failed (the database gone): what has not started
-    never will, what is running finishes (a refresh in flight stores what the provider issued)
-    and every result that came back is still taken; then the failure is raised."""
-    failure = next((f.exception() for f in done if f.exception() is not None), None)
-    if failure is None:
-        for future in done:
+def _take(done, take):
+    """`take` every result that came back; then raise the first failure, if any."""
+    failures = [future.exception() for future in done if future.exception() is not None]
+    for future in done:
+        if future.exception() is None:
             take(future.result())
-        return
-    for future in pending:
+    if failures:
+        raise failures[0]
+
+
+def _drain(futures, take):
+    """Stopping (the database gone): what has not started never will; what is running
+    finishes (a refresh in flight stores what the provider issued), and every result that came
+    back is taken, so the run's counts include it."""
+    for future in futures:
         future.cancel()
-    finished = set(done) | wait_for_futures(pending).done
-    for future in finished:
+    for future in wait_for_futures(futures).done:
         if not future.cancelled() and future.exception() is None:
             take(future.result())
-    raise failure
 
 
 def _close_connections(pool, threads):

@@ -28,8 +28,9 @@ def env(sandbox, settings):
     url = redis_url()
     need(bool(url), "no REDIS_URL: the worker fault tests run in the PostgreSQL + Redis pass")
     need(redis_reachable(url), f"Redis is not reachable at {url}")
+    # A short lease too: the redelivered batch waits out the killed holder's leases first.
     return product_env(sandbox, settings, CELERY_VISIBILITY_TIMEOUT=10,
-                       INTEGRATIONS_REFRESH_BATCH_SIZE=DUE,
+                       INTEGRATIONS_REFRESH_LOCK_SECONDS=10, INTEGRATIONS_REFRESH_BATCH_SIZE=DUE,
                        INTEGRATIONS_REFRESH_BATCH_CONCURRENCY=16)
 
 
