@@ -9,7 +9,7 @@ from django.utils.safestring import mark_safe
 
 from . import consumers, notices, tokens
 from .adapter import get_adapter
-from .models import Integration, IntegrationEvent, Notice, OAuthCredential
+from .models import Integration, IntegrationEvent, Notice, OAuthCredential, ProviderBreaker
 from .providers import registry
 
 
@@ -255,3 +255,19 @@ class NoticeAdmin(admin.ModelAdmin):
             status=Notice.Status.PENDING, next_attempt_at=timezone.now())
         delivered = sum(notices.deliver(pk) for pk in pending)
         self.message_user(request, f"Delivered {delivered} of {len(pending)}.")
+
+
+@admin.register(ProviderBreaker)
+class ProviderBreakerAdmin(admin.ModelAdmin):
+    """Providers failing for many accounts at once: not asked until their next probe."""
+
+    list_display = ("provider", "state", "failures", "last_error_code", "opened_at", "retry_at",
+                    "recovered_at")
+    list_filter = ("state",)
+    readonly_fields = [f.name for f in ProviderBreaker._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
