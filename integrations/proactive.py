@@ -26,6 +26,7 @@ from . import tokens
 from .conf import settings
 from .errors import ErrorKind
 from .models import Integration, OAuthCredential, RefreshRun
+from .providers import registry
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -127,8 +128,29 @@ def min_age_since(now=None):
     return (now or timezone.now()) - timedelta(seconds=seconds)
 
 
+def idle_rules(now) -> list[tuple[str, object]]:
+    """(provider id, cutoff) for each provider whose refresh tokens die unused: a credential of
+    it last refreshed before the cutoff is due whatever its expiry (Provider.max_idle_days)."""
+    try:
+        providers = registry.all_providers()
+    except registry.ProviderConfigError:  # a misdeclared provider: the check says which
+        return []
+    return [(p.id, now - timedelta(days=p.max_idle_days)) for p in providers if p.max_idle_days]
+
+
+def _due_by_expiry(within, now) -> Q:
+    """Expiring within the window, or idle too long for its provider. Only a provider that
+    declares max_idle_days adds the join to the integration; none of the built-ins does (their
+    access tokens expire within the hour, so the daily run renews them anyway)."""
+    rule = Q(expires_at__lte=now + within)
+    for provider_id, cutoff in idle_rules(now):
+        rule |= Q(integration__provider=provider_id) & (
+            Q(last_refreshed_at__lt=cutoff) | Q(last_refreshed_at__isnull=True))
+    return rule
+
+
 def _expiring(within, now, providers, ids):
-    return OAuthCredential.objects.of_active(providers, ids).expiring(within, now)
+    return OAuthCredential.objects.of_active(providers, ids).filter(_due_by_expiry(within, now))
 
 
 def _not_recent(since):
@@ -167,7 +189,7 @@ def due_ids(within: timedelta, now, since, *, providers=(), ids=(), after=0):
     then which of those integrations are active. As one join, PostgreSQL merge-joined the
     whole integration table from its first row on every chunk (0.15 s a chunk at a million).
     """
-    creds = _due_rules(OAuthCredential.objects.expiring(within, now), now, since)
+    creds = _due_rules(OAuthCredential.objects.filter(_due_by_expiry(within, now)), now, since)
     if ids:
         creds = creds.filter(integration_id__in=ids)
     active = Integration.objects.active()
@@ -212,7 +234,8 @@ def refresh_one(integration_id: int, within: timedelta, since) -> Result:
     result = Result(integration.pk, integration.provider,
                     integration.display_name or integration.external_id, "refreshed")
     try:
-        _, refreshed = tokens.refresh_if_due(integration, within=within, since=since)
+        _, refreshed = tokens.refresh_if_due(integration, within=within, since=since,
+                                             idle_before=_idle_before(integration))
         if not refreshed:
             result.outcome, result.code = "skipped", "refreshed_meanwhile"
     except tokens.TokenError as exc:
@@ -224,6 +247,14 @@ def refresh_one(integration_id: int, within: timedelta, since) -> Result:
         result.outcome, result.code = ErrorKind.TRANSIENT.value, "unexpected"
         result.message = f"unexpected {type(exc).__name__}"
     return result
+
+
+def _idle_before(integration):
+    """A credential of this integration's provider refreshed before this is due by age alone."""
+    provider = registry.find(integration.provider)
+    if provider is None or not provider.max_idle_days:
+        return None
+    return timezone.now() - timedelta(days=provider.max_idle_days)
 
 
 def refresh_many(ids, within: timedelta, since, concurrency, take):

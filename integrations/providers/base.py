@@ -45,6 +45,13 @@ class Provider:
     name_field: str = "email"
     # Providers such as Microsoft rotate the refresh token on every refresh.
     rotates_refresh_tokens: bool = False
+    # A refresh token that dies unused (Microsoft: 90 days of inactivity; Google: six months):
+    # the proactive run also renews an active credential not refreshed for this many days, even
+    # when its access token lives longer than the run's window (0: never on age alone).
+    max_idle_days: int = 0
+    # Just-in-time window for this provider, seconds (0: INTEGRATIONS_REFRESH_BUFFER_SECONDS),
+    # for providers that refuse to refresh a token still valid for longer.
+    refresh_buffer_seconds: int = 0
     # What the provider's tokens are good for in this product.
     syncs: str = ""  # "gbp": Google Business Profile sync
     mail: bool = False  # IMAP/SMTP over SASL XOAUTH2

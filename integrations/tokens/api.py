@@ -26,7 +26,7 @@ def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -
     `force` refreshes even a fresh token (after a 401), unless another caller refreshed it after
     this call began: then that token is returned without a second request to the provider.
     """
-    buffer = default_buffer() if buffer is None else buffer
+    buffer = buffer_for(integration) if buffer is None else buffer
     _clock_agrees(integration)
     if force:
         since = timezone.now()
@@ -38,12 +38,23 @@ def ensure_fresh(integration, *, buffer: timedelta | None = None, force=False) -
     return single_flight(integration, cred, lambda c: not c.expires_within(buffer))[0]
 
 
-def refresh_if_due(integration, *, within: timedelta, since) -> tuple[OAuthCredential, bool]:
-    """Proactive refresh: refresh if the token expires within `within`, unless someone
-    refreshed it at or after `since` (another copy of the same run). Returns (credential,
-    whether this call refreshed it)."""
+def buffer_for(integration) -> timedelta:
+    """The just-in-time window: the provider's own, else INTEGRATIONS_REFRESH_BUFFER_SECONDS."""
+    provider = registry.find(integration.provider)
+    if provider is not None and provider.refresh_buffer_seconds:
+        return timedelta(seconds=provider.refresh_buffer_seconds)
+    return default_buffer()
+
+
+def refresh_if_due(integration, *, within: timedelta, since,
+                   idle_before=None) -> tuple[OAuthCredential, bool]:
+    """Proactive refresh: refresh if the token expires within `within`, or (with `idle_before`)
+    if it was last refreshed before then, unless someone refreshed it at or after `since`
+    (another copy of the same run). Returns (credential, whether this call refreshed it)."""
     def satisfied(c):
-        return refreshed_since(c, since) or not c.expires_within(within)
+        idle = idle_before is not None and (
+            c.last_refreshed_at is None or c.last_refreshed_at < idle_before)
+        return refreshed_since(c, since) or not (c.expires_within(within) or idle)
 
     _clock_agrees(integration)
     return lease_first(integration, satisfied)

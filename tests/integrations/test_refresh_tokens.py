@@ -192,3 +192,38 @@ def test_it_hands_the_rest_to_a_copy_of_the_beat_task_past_its_budget(
     tasks.refresh_expiring_tokens(24 * 3600)
     assert [i for batch in sent for i in batch] == [i.pk for i in integrations]
     assert [after for _, after in runs] == [integrations[1].pk, integrations[3].pk]  # no empty run
+
+
+def test_it_renews_a_grant_idle_too_long_for_its_provider(connect_many, sandbox, settings):
+    """A provider whose refresh tokens die unused, and whose access tokens outlive the run's
+    window: the run renews a credential on age alone (Provider.max_idle_days)."""
+    from tests.helpers import configure_provider
+
+    idle, recent = connect_many(2)
+    OAuthCredential.objects.update(expires_at=timezone.now() + timedelta(days=30))
+    OAuthCredential.objects.filter(integration=idle).update(
+        last_refreshed_at=timezone.now() - timedelta(days=31))
+    code, dry = run("--dry-run")
+    assert "dry run: 0 due" in dry  # no provider declares it: age alone is no reason
+    configure_provider(settings, "sandbox", max_idle_days=30)
+    code, dry = run("--dry-run")
+    assert "dry run: 1 due" in dry
+    code, out = run()
+    assert code == 0 and "refreshed 1," in out
+    assert sandbox.token_requests("refresh_token") == 1
+    idle.credential.refresh_from_db()
+    assert idle.credential.last_refreshed_at > timezone.now() - timedelta(minutes=1)
+
+
+def test_it_uses_a_providers_own_refresh_buffer(connected, sandbox, settings):
+    from integrations import tokens
+    from tests.helpers import configure_provider
+
+    OAuthCredential.objects.filter(integration=connected).update(
+        expires_at=timezone.now() + timedelta(minutes=3))
+    configure_provider(settings, "sandbox", refresh_buffer_seconds=60)
+    tokens.ensure_fresh(connected)  # 3 minutes left is enough for this provider
+    assert sandbox.token_requests("refresh_token") == 0
+    configure_provider(settings, "sandbox", refresh_buffer_seconds=0)
+    tokens.ensure_fresh(connected)  # the 5-minute default
+    assert sandbox.token_requests("refresh_token") == 1
