@@ -155,8 +155,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # visibility timeout is how long a message a killed worker took waits before Redis gives it to
 # another: just over the longest task's time limit (refresh_batch: 960 s), so a killed worker's
 # batches come back in minutes; no countdown is longer (the GBP day goes out in 10-minute waves).
+# Workers look for such messages every 10 s (kombu's default looks only every tenth time, so a
+# killed worker's batch could wait 100 s more).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200),
+    "unacked_restore_throttle": 1,
     "socket_timeout": 10, "socket_connect_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2,
                                     "interval_step": 0.5, "interval_max": 2}
@@ -184,6 +187,13 @@ if not INTEGRATIONS_FERNET_KEYS and DEBUG:
 # them from the environment, typed like its default; .env.example lists them.
 from gbp.conf import DEFAULTS as _GBP_DEFAULTS  # noqa: E402
 from integrations.conf import DEFAULTS as _INTEGRATIONS_DEFAULTS  # noqa: E402
+
+# The demo's connections belong to teams (accounts.Team): members share them, and the demo's
+# adapter says who is in which team and that only a team's admins may disconnect.
+INTEGRATIONS_OWNER_MODEL = "accounts.Team"
+INTEGRATIONS_ADAPTER = "accounts.adapters.TeamAdapter"
+# A demo database made before teams: each integration goes to its user's own team.
+INTEGRATIONS_OWNER_FROM_USER = "accounts.owners.own_team"
 
 _CAST = {bool: env.bool, int: env.int, float: env.float, str: env.str, list: env.list,
          dict: env.json}

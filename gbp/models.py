@@ -8,6 +8,7 @@ gbp app adopted them in its first migration (see gbp/migrations/0001_initial.py)
 from django.conf import settings
 from django.db import models, transaction
 
+from integrations.conf import owner_model_name
 from integrations.models import Integration
 
 
@@ -132,8 +133,7 @@ class GbpSyncThrottle(models.Model):
     GBP_SYNC_NOW_MIN_INTERVAL of this one is refused (a remove and a reconnect are no way
     around the throttle). `integration`: the one clicked on (null once it is removed)."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
+    owner = models.ForeignKey(owner_model_name(), on_delete=models.CASCADE, related_name="+")
     provider = models.CharField(max_length=64)
     external_id = models.CharField(max_length=255)
     requested_at = models.DateTimeField()
@@ -141,7 +141,7 @@ class GbpSyncThrottle(models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "provider", "external_id"],
+        constraints = [models.UniqueConstraint(fields=["owner", "provider", "external_id"],
                                                name="gbp_sync_throttle_unique")]
 
     def __str__(self):

@@ -44,7 +44,7 @@ def get(integration_id) -> GbpSyncState:
 def _account(integration_id) -> dict | None:
     """The account an integration connects: its owner, provider and account id."""
     return Integration.objects.filter(pk=integration_id).values(
-        "user_id", "provider", "external_id").first()
+        "owner_id", "provider", "external_id").first()
 
 
 def _last_request_elsewhere(account, integration_id):
@@ -61,7 +61,7 @@ def _remember_request(account, integration_id, when):
     if account is not None:  # one statement, whoever wrote the row before
         GbpSyncThrottle.objects.bulk_create(
             [GbpSyncThrottle(**account, integration_id=integration_id, requested_at=when)],
-            update_conflicts=True, unique_fields=["user", "provider", "external_id"],
+            update_conflicts=True, unique_fields=["owner", "provider", "external_id"],
             update_fields=["requested_at", "integration"])
 
 

@@ -14,6 +14,7 @@ import functools
 import logging
 from email.utils import parseaddr
 
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -24,7 +25,7 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from . import display
-from .conf import changed, settings
+from .conf import changed, owner_model_name, settings
 from .models import Integration
 from .providers import registry
 
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 
 # What a request may do to an integration (DefaultAdapter.can_act).
 ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync")
+# The session key of the owner a user chose to act for (DefaultAdapter.owner_for).
+OWNER_SESSION_KEY = "integrations_owner"
+
+
+def is_user_owned() -> bool:
+    """Integrations belong to users (INTEGRATIONS_OWNER_MODEL unset or the user model)."""
+    return owner_model_name().lower() == django_settings.AUTH_USER_MODEL.lower()
 
 
 class AdapterError(Exception):
@@ -41,16 +49,50 @@ class AdapterError(Exception):
 class DefaultAdapter:
     """Override any method in a subclass; each documents its default."""
 
+    # --- Owners: who integrations belong to ---------------------------------------------------
+
+    def owners_for(self, user):
+        """The owners (INTEGRATIONS_OWNER_MODEL) a user may act for and switch between: a
+        queryset or a list. Default, with the user as the owner model: the user alone. With a
+        team model a host must say (a system check asks for it): the teams the user is in."""
+        if not is_user_owned():
+            raise NotImplementedError("INTEGRATIONS_OWNER_MODEL is not the user model: the "
+                                      "adapter must say which owners a user may act for")
+        return [user] if user.is_authenticated else []
+
+    def owner_for(self, request):
+        """The owner a request acts for: the one chosen on the integrations page (kept in the
+        session) if the user may still act for it, else their first."""
+        owners = list(self.owners_for(request.user))
+        chosen = request.session.get(OWNER_SESSION_KEY)
+        return next((o for o in owners if str(o.pk) == chosen), owners[0] if owners else None)
+
+    def select_owner(self, request, owner_id) -> bool:
+        """Make `owner_id` the request's owner from now on; False if the user may not."""
+        if not any(str(o.pk) == str(owner_id) for o in self.owners_for(request.user)):
+            return False
+        request.session[OWNER_SESSION_KEY] = str(owner_id)
+        return True
+
+    def owner_display(self, owner) -> str:
+        """How an owner is named (admin, token_health, the owner switcher)."""
+        return self.user_display(owner) if is_user_owned() else str(owner)
+
+    def owner_admins(self, owner) -> list:
+        """The users told when an integration needs its owner and its connecting user cannot act
+        on it any more. Default: the owner, when owners are users; nobody otherwise (a host with
+        teams names its admins)."""
+        return [owner] if is_user_owned() else []
+
     # --- Who sees what, who may do what -------------------------------------------------------
 
     def integrations_for(self, request):
-        """The integrations this request may see (a queryset). Default: the signed-in user's
-        own. Every lookup by id goes through it, so anything outside it is a 404."""
-        return Integration.objects.filter(user=request.user)
-
-    def owner_for(self, request):
-        """Who owns an integration this request connects. Default: the signed-in user."""
-        return request.user
+        """The integrations this request may see (a queryset): its owner's. Every lookup by id
+        goes through it, so anything outside it is a 404."""
+        owner = self.owner_for(request)
+        if owner is None:
+            return Integration.objects.none()
+        return Integration.objects.filter(owner=owner)
 
     def can_connect(self, request, provider) -> bool:
         """May this request connect (or add another account of) this provider? Default: any
@@ -58,9 +100,15 @@ class DefaultAdapter:
         return provider.configured
 
     def can_act(self, request, integration, action: str) -> bool:
-        """May this request do `action` (one of ACTIONS) to an integration it can see?
-        Default: yes. A refusal is a 403 with a message (the integration exists for them)."""
-        return True
+        """May this request do `action` (one of ACTIONS) to an integration it can see? A refusal
+        is a 403 with a message (the integration exists for them). Default: `user_may`."""
+        return self.user_may(request.user, integration, action)
+
+    def user_may(self, user, integration, action: str) -> bool:
+        """May this user do `action` to this integration (a request or not: the notices ask
+        it)? Default: yes, when it belongs to one of their owners. A host lets only team admins
+        disconnect here."""
+        return any(o.pk == integration.owner_id for o in self.owners_for(user))
 
     # --- People ------------------------------------------------------------------------------
 
@@ -81,19 +129,32 @@ class DefaultAdapter:
         value = getattr(user, field, "") if _is_field(type(user), field) else ""
         return value if isinstance(value, str) and "@" in parseaddr(value)[1] else ""
 
-    def user_search_fields(self) -> list[str]:
-        """The user fields admin searches integrations by (as `user__<field>` lookups). Default:
-        USERNAME_FIELD and the email field, where the model has them."""
+    def user_search_fields(self, prefix="connected_by") -> list[str]:
+        """The user fields admin searches integrations by (`<prefix>__<field>` lookups).
+        Default: USERNAME_FIELD and the email field, where the model has them."""
         User = get_user_model()
         names = [getattr(User, "USERNAME_FIELD", ""), User.get_email_field_name()
                  if hasattr(User, "get_email_field_name") else "email"]
-        return [f"user__{name}" for name in dict.fromkeys(names) if name and _is_field(User, name)]
+        return [f"{prefix}__{name}" for name in dict.fromkeys(names)
+                if name and _is_field(User, name)]
+
+    def owner_search_fields(self) -> list[str]:
+        """The owner fields admin searches by. Default: the user's, when owners are users; an
+        owner model's `name`, if it has one."""
+        if is_user_owned():
+            return self.user_search_fields("owner")
+        Owner = apps.get_model(owner_model_name())
+        return ["owner__name"] if _is_field(Owner, "name") else []
 
     # --- Telling people ----------------------------------------------------------------------
 
     def notice_recipients(self, integration) -> list:
-        """Who is told when an integration needs its owner. Default: its user."""
-        return [integration.user]
+        """Who is told when an integration needs its owner. Default: the user who connected it
+        while they may still reconnect it, otherwise the owner's admins (`owner_admins`)."""
+        user = integration.connected_by
+        if user is not None and user.is_active and self.user_may(user, integration, "reconnect"):
+            return [user]
+        return list(self.owner_admins(integration.owner))
 
     def send_notice(self, notice, recipients) -> None:
         """Deliver one notice (integrations.models.Notice) to its recipients. Raise to have it

@@ -89,24 +89,31 @@ class EventInline(admin.TabularInline):
 class IntegrationAdmin(admin.ModelAdmin):
     # Compact enough to show every column, last error included, beside admin's navigation at
     # 1280 px: long values wrap, the status column carries the sync status too.
-    list_display = ("id", "owner", "provider_id", "account", "status_badge", "token_expiry",
-                    "last_error")
+    list_display = ("id", "owner_name", "provider_id", "account", "status_badge",
+                    "token_expiry", "last_error")
     list_filter = (NeedsAttentionFilter, "status", "provider", "last_sync_status")
-    list_select_related = ("user", "credential")
+    list_select_related = ("owner", "connected_by", "credential")
     readonly_fields = (
-        "user", "provider", "external_id", "display_name", "status", "last_sync_status",
+        "owner", "connected_by", "provider", "external_id", "display_name", "status", "last_sync_status",
         "last_sync_message", "last_synced_at", "created_at", "updated_at",
     )
     inlines = [CredentialInline, EventInline]
     actions = ["refresh_now", "sync_now"]
 
     def get_search_fields(self, request):
-        # The user model's own fields (any user model: no `username` or `email` assumed).
-        return (*get_adapter().user_search_fields(), "display_name", "external_id")
+        # The owner's and the connecting user's own fields (any user model: no `username` or
+        # `email` assumed; a team's name).
+        adapter = get_adapter()
+        return (*adapter.owner_search_fields(), *adapter.user_search_fields(), "display_name",
+                "external_id")
 
-    @admin.display(description="owner", ordering="user")
-    def owner(self, obj):
-        return get_adapter().user_display(obj.user)
+    @admin.display(description="owner", ordering="owner")
+    def owner_name(self, obj):
+        connected = get_adapter().user_display(obj.connected_by)
+        owner = get_adapter().owner_display(obj.owner)
+        if not connected or connected == owner:
+            return owner
+        return format_html('{}<br><span class="quiet">connected by {}</span>', owner, connected)
 
     @admin.display(description="account", ordering="display_name")
     def account(self, obj):

@@ -139,14 +139,21 @@ def check_no_placeholders(app_configs, **kwargs):
 
 @register()
 def check_adapter(app_configs, **kwargs):
-    from .adapter import AdapterError, get_adapter
+    from .adapter import AdapterError, DefaultAdapter, get_adapter, is_user_owned
 
     try:
-        get_adapter()
+        adapter = get_adapter()
     except AdapterError as exc:
         return [Error(str(exc), hint="INTEGRATIONS_ADAPTER names a class by its dotted path, "
                                      "e.g. \"myapp.adapters.IntegrationsAdapter\".",
                       id="integrations.E008")]
+    if not is_user_owned() and type(adapter).owners_for is DefaultAdapter.owners_for:
+        return [Error("INTEGRATIONS_OWNER_MODEL is not the user model, and the adapter does not "
+                      "say which owners a user may act for.",
+                      hint="Set INTEGRATIONS_ADAPTER to a subclass of "
+                           "integrations.adapter.DefaultAdapter whose owners_for(user) returns "
+                           "the user's teams (README, \"Owners\").",
+                      id="integrations.E009")]
     return []
 
 

@@ -51,6 +51,10 @@ DEFAULTS = {
     "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": False,
     # The class a host subclasses to change what the apps decide (integrations.adapter).
     "INTEGRATIONS_ADAPTER": "integrations.adapter.DefaultAdapter",
+    # The model that owns integrations, "app_label.ModelName": the user (the default, "") or a
+    # host's team / organization / workspace model. Chosen before the first migrate, like
+    # AUTH_USER_MODEL; a model other than the user needs an adapter that maps a request to it.
+    "INTEGRATIONS_OWNER_MODEL": "",
     # The process's clock may differ from the database's by this much before the token service
     # refuses to refresh or hand out tokens (leases and expiry compare times written elsewhere).
     "INTEGRATIONS_MAX_CLOCK_SKEW_SECONDS": 5,
@@ -104,3 +108,9 @@ settings = AppSettings(DEFAULTS)
 @receiver(setting_changed)
 def _tell_listeners(sender, setting, **kwargs):
     changed.send(sender=AppSettings, name=setting)
+
+
+def owner_model_name() -> str:
+    """INTEGRATIONS_OWNER_MODEL, or AUTH_USER_MODEL when unset (models and migrations read it
+    once, at import: it cannot change under a running process)."""
+    return getattr(django_settings, "INTEGRATIONS_OWNER_MODEL", "") or django_settings.AUTH_USER_MODEL

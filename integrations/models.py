@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .conf import owner_model_name
 from .errors import ErrorKind
 from .fields import EncryptedTextField, is_undecryptable
 
@@ -45,7 +46,8 @@ class IntegrationQuerySet(models.QuerySet):
 
 
 class Integration(models.Model):
-    """One connected third-party account of one user (one row per user, provider, account)."""
+    """One connected third-party account of one owner (a user or a team): one row per owner,
+    provider and account."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Connected"
@@ -57,9 +59,13 @@ class Integration(models.Model):
         OK = "ok", "OK"
         ERROR = "error", "Error"
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="integrations"
-    )
+    # Who the integration belongs to: the user, or a host's team (INTEGRATIONS_OWNER_MODEL).
+    owner = models.ForeignKey(owner_model_name(), on_delete=models.CASCADE,
+                              related_name="integrations")
+    # Who connected it (history): the integration stays with its owner when they are deleted.
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL,
+                                     related_name="connected_integrations")
     provider = models.CharField(max_length=64)
     external_id = models.CharField(max_length=255)
     display_name = models.CharField(max_length=255, blank=True)
@@ -77,7 +83,7 @@ class Integration(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "provider", "external_id"], name="integration_unique_account"
+                fields=["owner", "provider", "external_id"], name="integration_unique_account"
             )
         ]
         indexes = [

@@ -44,7 +44,7 @@ def _after_commit(integration_id, notice_id, code, message):
     integration = Integration.objects.filter(pk=integration_id).first()
     if integration is not None:
         signals.reauth_required.send(sender=Integration, integration=integration,
-                                     error_code=code, message=message)
+                                     owner=integration.owner, error_code=code, message=message)
     deliver(notice_id)
 
 
@@ -65,7 +65,8 @@ def deliver(notice_id) -> bool:
     now = timezone.now()
     if not _claim(notice_id, now):
         return False  # not due, delivered, or held by another delivery
-    notice = Notice.objects.select_related("integration__user").get(pk=notice_id)
+    notice = Notice.objects.select_related("integration__owner",
+                                           "integration__connected_by").get(pk=notice_id)
     adapter = get_adapter()
     try:
         recipients = adapter.notice_recipients(notice.integration)

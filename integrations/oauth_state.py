@@ -19,7 +19,8 @@ class StateError(Exception):
         super().__init__(message)
 
 
-def new_state(request, provider_id, *, code_verifier, next_url="", integration_id=None) -> str:
+def new_state(request, provider_id, *, code_verifier, next_url="", integration_id=None,
+              owner_id=None) -> str:
     state = secrets.token_urlsafe(32)
     states = dict(request.session.get(SESSION_KEY, {}))
     states[state] = {
@@ -29,6 +30,9 @@ def new_state(request, provider_id, *, code_verifier, next_url="", integration_i
         "created": time.time(),
         "next": next_url,
         "integration": integration_id,
+        # Whose integration it becomes: the owner the user acted for when the flow began (a
+        # switch of owner in another tab meanwhile changes nothing).
+        "owner": None if owner_id is None else str(owner_id),
     }
     # Keep the newest few: an abandoned tab should not grow the session forever.
     newest = sorted(states.items(), key=lambda kv: kv[1]["created"])[-MAX_STATES:]

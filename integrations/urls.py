@@ -6,6 +6,7 @@ app_name = "integrations"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("owner/", views.choose_owner, name="choose_owner"),
     path("health/", views.health, name="health"),
     path("metrics/", views.metrics, name="metrics"),
     path("connect/<str:provider_id>/", views.connect, name="connect"),

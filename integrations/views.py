@@ -84,7 +84,7 @@ def _last_sync_code():
 def index(request):
     adapter = get_adapter()
     integrations = list(
-        adapter.integrations_for(request).select_related("credential")
+        adapter.integrations_for(request).select_related("credential", "connected_by")
         .annotate(last_sync_code=_last_sync_code()).order_by("provider", "display_name")
     )
     providers = registry.all_providers()
@@ -109,7 +109,14 @@ def index(request):
         integration.may = {action: adapter.can_act(request, integration, action)
                            for action in ACTIONS}
     connected = {i.provider for i in integrations if i.status != Integration.Status.DISCONNECTED}
+    owners = list(adapter.owners_for(request.user))
+    current = adapter.owner_for(request)
     context = {
+        # Several owners (teams) to act for: the page says whose and offers the others.
+        "owner_choices": [(o.pk, adapter.owner_display(o)) for o in owners] if len(owners) > 1
+        else [],
+        "owner": current.pk if current is not None else None,
+        "owner_name": adapter.owner_display(current) if current is not None else "",
         "integrations": integrations,
         "available": [p for p in providers if p.configured and adapter.can_connect(request, p)],
         "connected_providers": connected,
@@ -128,18 +135,23 @@ def connect(request, provider_id):
         messages.error(request, f"{provider.name} is not available yet: an operator must "
                                 "configure it first.")
         return redirect("integrations:index")
+    adapter = get_adapter()
     integration_id = request.GET.get("integration")
     if integration_id:
         if not INTEGRATION_ID.fullmatch(integration_id):
             raise Http404("Unknown integration")
-        integration_id = integration_or_404(request, int(integration_id), "reconnect").pk
-    elif not get_adapter().can_connect(request, provider):
-        messages.error(request, f"You cannot connect {provider.name} here.")
-        return redirect("integrations:index")
+        integration = integration_or_404(request, int(integration_id), "reconnect")
+        integration_id, owner = integration.pk, integration.owner
+    else:
+        owner = adapter.owner_for(request)
+        if owner is None or not adapter.can_connect(request, provider):
+            messages.error(request, f"You cannot connect {provider.name} here.")
+            return redirect("integrations:index")
     verifier = oauth_client.new_code_verifier() if provider.pkce else None
     state = oauth_state.new_state(
         request, provider.id, code_verifier=verifier,
         next_url=_safe_next(request, request.GET.get("next", "")), integration_id=integration_id,
+        owner_id=owner.pk,
     )
     return redirect(oauth_client.authorization_url(provider, redirect_uri(provider), state, verifier))
 
@@ -209,8 +221,15 @@ def callback(request, provider_id):
             "please try again.", status=502)
 
     adapter = get_adapter()
-    integration, created = tokens.store_grant(adapter.owner_for(request), provider, identity,
-                                              token, granted)
+    owner = next((o for o in adapter.owners_for(request.user) if str(o.pk) == flow.get("owner")),
+                 None)
+    if owner is None:  # no longer a member of the team the connection was started for
+        return _connect_error(
+            request, provider, "The connection did not go through",
+            "You can no longer connect accounts for the team you started this for. Nothing was "
+            "stored.", status=403)
+    integration, created = tokens.store_grant(owner, provider, identity, token, granted,
+                                              user=request.user)
     wanted = flow.get("integration")
     if wanted and wanted != integration.pk:
         messages.warning(request, f"You connected {integration.display_name}, a different "
@@ -225,7 +244,7 @@ def callback(request, provider_id):
 @require_POST
 def disconnect(request, integration_id):
     integration = integration_or_404(request, integration_id, "disconnect")
-    revoked = tokens.disconnect(integration)
+    revoked = tokens.disconnect(integration, user=request.user)
     name = registry.name_of(integration.provider)
     extra = "" if revoked else " (tokens deleted here; the provider was not asked to revoke them)"
     messages.success(request, f"Disconnected {name}: {integration.display_name}{extra}.")
@@ -278,3 +297,14 @@ def metrics(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
     return HttpResponse(fleet_metrics.exposition(),
                         content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@page_headers
+@login_required
+@require_POST
+def choose_owner(request):
+    """Act for another of the user's owners (a team) from now on (the integrations page's
+    switcher); an owner they may not act for is a 404."""
+    if not get_adapter().select_owner(request, request.POST.get("owner", "")):
+        raise Http404("Unknown owner")
+    return redirect(_safe_next(request, request.POST.get("next", "")) or "integrations:index")

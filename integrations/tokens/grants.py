@@ -18,25 +18,29 @@ log = logging.getLogger("integrations.tokens")
 GRANT_SYNC_ERRORS = {"reauth_required", "unauthorized"}
 
 
-def store_grant(user, provider, identity: dict, token: oauth_client.TokenResponse,
-                scopes: list[str]):
-    """Create or update the integration for this account with a new grant. Returns (row, created).
+def store_grant(owner, provider, identity: dict, token: oauth_client.TokenResponse,
+                scopes: list[str], *, user=None):
+    """Create or update `owner`'s integration for this account with a new grant, connected by
+    `user` (the owner itself when owners are users). Returns (row, created).
 
-    One row per (user, provider, account): reconnecting updates it (back to active, counters and
-    errors cleared) and keeps its history and synced data. A sync error the broken grant caused
+    One row per (owner, provider, account): reconnecting updates it (back to active, counters and
+    errors cleared, `connected_by` the user whose consent gave the new grant) and keeps its
+    history and synced data. A sync error the broken grant caused
     is cleared too (the card stops saying "sync failing", admin stops listing it); the failed
     sync's time and its history row are kept, and the next sync resumes.
     """
     now = timezone.now()
     cleared = ""
     with transaction.atomic():
+        user = user if user is not None else owner
         integration, created = Integration.objects.get_or_create(
-            user=user, provider=provider.id, external_id=identity["id"],
-            defaults={"display_name": identity["name"]},
+            owner=owner, provider=provider.id, external_id=identity["id"],
+            defaults={"display_name": identity["name"], "connected_by": user},
         )
         integration.display_name = identity["name"]
         integration.status = Integration.Status.ACTIVE
-        fields = ["display_name", "status", "updated_at"]
+        integration.connected_by = user
+        fields = ["display_name", "status", "connected_by", "updated_at"]
         if not created and integration.last_sync_status == Integration.SyncStatus.ERROR:
             cleared = _grant_sync_error(integration)
             if cleared:
@@ -60,7 +64,8 @@ def store_grant(user, provider, identity: dict, token: oauth_client.TokenRespons
         kind = IntegrationEvent.Kind.CONNECTED if created else IntegrationEvent.Kind.RECONNECTED
         IntegrationEvent.objects.record(integration.pk, kind)
         transaction.on_commit(lambda: signals.integration_connected.send(
-            sender=Integration, integration=integration, created=created))
+            sender=Integration, integration=integration, created=created,
+            owner=integration.owner, user=user))
     log.info("integration %s (%s) %s", integration.pk, provider.id,
              "connected" if created else "reconnected")
     if cleared:
@@ -76,8 +81,9 @@ def _grant_sync_error(integration) -> str:
     return last if last in GRANT_SYNC_ERRORS else ""
 
 
-def disconnect(integration) -> bool:
-    """Revoke at the provider (best effort), wipe the tokens locally whatever it said."""
+def disconnect(integration, *, user=None) -> bool:
+    """Revoke at the provider (best effort), wipe the tokens locally whatever it said. `user`:
+    who did it (the signal carries it; None for an operator or a command)."""
     cred = OAuthCredential.objects.filter(integration=integration).first()
     provider = registry.find(integration.provider)
     revoked = False
@@ -100,7 +106,7 @@ def disconnect(integration) -> bool:
             integration.pk, IntegrationEvent.Kind.DISCONNECTED,
             message="revoked at the provider" if revoked else "tokens wiped locally")
         transaction.on_commit(lambda: signals.integration_disconnected.send(
-            sender=Integration, integration=integration))
+            sender=Integration, integration=integration, owner=integration.owner, user=user))
     integration.status = Integration.Status.DISCONNECTED
     log.info("integration %s (%s) disconnected, revoked=%s", integration.pk,
              integration.provider, revoked)
@@ -111,7 +117,7 @@ def _shares_grant(integration, provider) -> bool:
     """Google revokes the whole grant of a client for an account, not one token: revoking for
     one integration would also cut off a sibling (Gmail and Business Profile on one account)."""
     siblings = Integration.objects.filter(
-        user=integration.user_id, external_id=integration.external_id,
+        owner=integration.owner_id, external_id=integration.external_id,
         status=Integration.Status.ACTIVE,
     ).exclude(pk=integration.pk).values_list("provider", flat=True)
     for provider_id in siblings:

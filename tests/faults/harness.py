@@ -191,7 +191,8 @@ users = {{}}
 for n, (username, access, refresh) in enumerate(grants):
     if username not in users:
         users[username] = get_user_model().objects.create_user(username, username + '@example.com', 'pw')
-    i = Integration.objects.create(user=users[username], provider='sandbox', external_id=f'acct-{{n}}',
+    i = Integration.objects.create(owner=users[username].teams.first(), connected_by=users[username],
+                                   provider='sandbox', external_id=f'acct-{{n}}',
                                    display_name=f'{{username}}-{{n}}@example.com')
     OAuthCredential.objects.create(integration=i, access_token=access, refresh_token=refresh,
                                    expires_at=now + timedelta(minutes=10), scopes=['openid'],

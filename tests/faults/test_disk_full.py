@@ -30,13 +30,14 @@ def small_disk(tmp_path):
 
 def fill(disk):
     """Take every free byte of the disk (the run's writes then fail with SQLITE_FULL)."""
-    with open(disk / "filler", "wb") as filler:
-        try:
-            while True:
-                filler.write(b"\0" * 65536)
-                filler.flush()
-        except OSError:
-            pass
+    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass  # full
+    finally:
+        os.close(fd)
 
 
 def test_it_loses_no_grant_when_the_disk_fills_mid_run(sandbox, settings, django_user_model,

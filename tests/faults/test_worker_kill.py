@@ -89,7 +89,14 @@ def test_it_brings_a_killed_workers_batch_back_in_seconds_and_owns_what_it_lost(
             lost = Integration.objects.filter(status="reauth_required").count()
             return done + lost == DUE
 
-        assert wait_until(settled, timeout=180), "the killed worker's batch did not come back"
+        came_back = wait_until(settled, timeout=300)
+        if not came_back:
+            print(again.proc.stdout.read() if again.proc.poll() is not None else "")
+        assert came_back, (
+            "the killed worker's batch did not come back: "
+            f"{OAuthCredential.objects.filter(last_refreshed_at__gt=killed).count()} refreshed, "
+            f"{Integration.objects.filter(status='reauth_required').count()} flagged, codes "
+            f"{sorted(OAuthCredential.objects.values_list('last_error_code', flat=True))}")
     finally:
         again.stop()
     recovered_in = time.monotonic() - started

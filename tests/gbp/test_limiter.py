@@ -147,7 +147,7 @@ def test_it_paces_the_connect_time_label_too(sandbox, client, owner, monkeypatch
     client.force_login(owner)
     assert connect(client, sandbox, owner).status_code == 302
     assert taken == [("accounts", 5)]  # the label's one call, waiting a few seconds at most
-    assert "Bakeries" in Integration.objects.get(user=owner).display_name
+    assert "Bakeries" in Integration.objects.get(connected_by=owner).display_name
 
 
 def test_it_connects_without_a_label_when_the_quota_is_paused(sandbox, client, owner):
@@ -157,6 +157,6 @@ def test_it_connects_without_a_label_when_the_quota_is_paused(sandbox, client, o
     limiter.slow_down("accounts", 30)  # a sync just got a 429 on the Account Management API
     client.force_login(owner)
     assert connect(client, sandbox, owner).status_code == 302
-    integration = Integration.objects.get(user=owner)
+    integration = Integration.objects.get(connected_by=owner)
     assert integration.status == "active" and "Bakeries" not in integration.display_name
     assert sandbox.calls("accounts") == 0  # not one request over the quota

@@ -25,7 +25,7 @@ def test_it_syncs_and_summarises(connect_many, sandbox):
 
 def test_it_reports_failures_and_exits_1(connect_many, sandbox):
     first, second = connect_many(2)
-    sandbox.revoke_grant(second.user)
+    sandbox.revoke_grant(second.connected_by)
     code, out = run("--integration", str(second.pk))
     assert code == 1 and f"integration {second.pk} sandbox" in out and "reauth_required" in out
     assert "synced 0, failed 1" in out

@@ -26,7 +26,7 @@ def test_it_says_no_worker_picked_the_sync_up_and_runs_it_once_when_one_does(
     worker = Worker(product_env(sandbox, settings))  # its queue; not started yet
     server = Server(dict(worker.env, GBP_SYNC_PICKUP_SECONDS="3", DEBUG="false")).start()
     try:
-        browser = sandbox.browser(connected.user)
+        browser = sandbox.browser(connected.connected_by)
         detail = f"{server.url}/integrations/gbp/{connected.pk}/"
         page = browser.get(detail, timeout=10)
         answer = browser.post(f"{detail}sync/", data={"csrfmiddlewaretoken": csrf(page.text)},

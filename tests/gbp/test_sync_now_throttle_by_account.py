@@ -10,6 +10,7 @@ from gbp.models import GbpSyncThrottle
 from integrations import http
 from integrations.models import Integration
 from tests.helpers import connect, page_text
+from tests.conftest import owner_of
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +30,7 @@ def remove_and_reconnect(client, sandbox, owner, integration):
     assert client.post(f"/integrations/{integration.pk}/remove/").status_code == 302
     assert not Integration.objects.filter(pk=integration.pk).exists()
     assert connect(client, sandbox, owner).status_code == 302
-    again = Integration.objects.get(user=owner, provider="sandbox")
+    again = Integration.objects.get(connected_by=owner, provider="sandbox")
     assert again.pk != integration.pk and again.external_id == integration.external_id
     return again
 
@@ -62,7 +63,7 @@ def test_it_allows_sync_now_once_the_interval_has_passed(connected, sandbox, cli
 def test_it_keeps_one_row_per_account(connected, sandbox, client, owner, other):
     sync_now(client, connected)
     row = GbpSyncThrottle.objects.get()
-    assert (row.user_id, row.provider, row.external_id) == (owner.pk, "sandbox",
+    assert (row.owner_id, row.provider, row.external_id) == (owner_of(owner).pk, "sandbox",
                                                             connected.external_id)
     client.post(f"/integrations/{connected.pk}/disconnect/")
     client.post(f"/integrations/{connected.pk}/remove/")
@@ -70,6 +71,6 @@ def test_it_keeps_one_row_per_account(connected, sandbox, client, owner, other):
 
     client.force_login(other)  # another user's account is throttled on its own
     assert connect(client, sandbox, other).status_code == 302
-    theirs = Integration.objects.get(user=other)
+    theirs = Integration.objects.get(connected_by=other)
     assert "Sync finished." in sync_now(client, theirs)
     assert GbpSyncThrottle.objects.count() == 2

@@ -39,7 +39,7 @@ def agency(sandbox, django_user_model):
         client = Client()
         client.force_login(user)
         assert connect(client, sandbox, user).status_code == 302
-        return Integration.objects.get(user=user)
+        return Integration.objects.get(connected_by=user)
 
     return make
 

@@ -1,8 +1,10 @@
-"""Every URL x (anonymous, another user, the owner, staff) x method, with the expected status."""
+"""Every URL x (anonymous, another team's user, the owner: the team's admin, a member of the team
+who is not an admin, staff of another team) x method, with the expected status."""
 
 import pytest
 from django.test import Client
 
+from accounts.models import Membership
 from integrations import http, tokens
 
 LOGIN = 302  # anonymous users are sent to the login page
@@ -39,18 +41,31 @@ TABLE = [
     ("/integrations/{id}/remove/", "post", {"anon": LOGIN, "other": 404, "staff": 404}),
     ("/integrations/{id}/remove/", "get", {"anon": LOGIN, "other": 405, "owner": 405, "staff": 405}),
 ]
+# A member of the owner's team who is not one of its admins (the demo's adapter): what the owner
+# (the team's admin) may do, except disconnect and remove, which are a 403.
+ADMINS_ONLY = ("/disconnect/", "/remove/")
+
+
+def member(url, method, expected):
+    if method == "post" and url.endswith(ADMINS_ONLY):
+        return 403
+    return expected.get("owner", 302)
+
+
 CASES = [(url, method, role, status) for url, method, expected in TABLE
-         for role, status in expected.items()]
+         for role, status in {**expected, "member": member(url, method, expected)}.items()]
 
 
 @pytest.mark.parametrize("url,method,role,status", CASES,
                          ids=[f"{m.upper()} {u} as {r}" for u, m, r, _ in CASES])
 def test_it_answers_each_role_as_expected(db, owner, other, staff, make_integration, monkeypatch,
-                                          url, method, role, status):
+                                          django_user_model, url, method, role, status):
     monkeypatch.setattr(http, "wait", lambda s: None)
     integration = make_integration(owner, "sandbox")
     client = Client()
-    user = {"other": other, "owner": owner, "staff": staff}.get(role)
+    teammate = django_user_model.objects.create_user("dana", "dana@example.com", "pw-dana-1")
+    Membership.objects.create(team=integration.owner, user=teammate, role="member")
+    user = {"other": other, "owner": owner, "staff": staff, "member": teammate}.get(role)
     if user:
         client.force_login(user)
     response = getattr(client, method)(url.format(id=integration.pk))
@@ -59,4 +74,4 @@ def test_it_answers_each_role_as_expected(db, owner, other, staff, make_integrat
         assert response["Location"].startswith("/accounts/login/")
     integration.refresh_from_db()
     changed = integration.status != "active" or integration.last_sync_status != "never"
-    assert changed == (role == "owner" and method == "post" and status == 302)
+    assert changed == (role in ("owner", "member") and method == "post" and status == 302)

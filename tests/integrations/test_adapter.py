@@ -4,12 +4,13 @@ commands do."""
 import pytest
 from django.urls import reverse
 
-from integrations.adapter import DefaultAdapter, get_adapter
+from accounts.adapters import TeamAdapter
+from integrations.adapter import get_adapter
 from integrations.models import Integration
 from tests.helpers import connect, page_text
 
 
-class ReadOnlyForNonStaff(DefaultAdapter):
+class ReadOnlyForNonStaff(TeamAdapter):
     """Staff see and act on every integration; others may look at their own but not change
     them or connect anything."""
 
@@ -34,8 +35,8 @@ def host_adapter(settings):
     return get_adapter()
 
 
-def test_it_uses_the_default_adapter_unless_told(settings):
-    assert type(get_adapter()) is DefaultAdapter
+def test_it_uses_the_adapter_the_host_sets(settings):
+    assert type(get_adapter()) is TeamAdapter  # the demo host's
 
 
 def test_it_loads_the_adapter_the_setting_names(host_adapter):
@@ -84,7 +85,7 @@ def test_it_sends_the_user_where_the_adapter_says_after_connect(sandbox, client,
                                                                 host_adapter):
     client.force_login(staff)
     done = connect(client, sandbox, staff)
-    integration = Integration.objects.get(user=staff)
+    integration = Integration.objects.get(connected_by=staff)
     assert done["Location"] == f"/integrations/gbp/{integration.pk}/?welcome=1"
 
 
@@ -93,4 +94,4 @@ def test_it_names_and_reaches_users_through_the_adapter(db, owner, django_user_m
     assert adapter.user_display(owner) == "alice"
     assert adapter.user_email(owner) == "alice@example.com"
     assert adapter.user_email(django_user_model(username="x", email="not an address")) == ""
-    assert adapter.user_search_fields() == ["user__username", "user__email"]
+    assert adapter.user_search_fields() == ["connected_by__username", "connected_by__email"]

@@ -110,5 +110,5 @@ def test_it_lets_the_sandbox_consent_page_send_the_user_back(sandbox, watched, o
     page.wait_for_url(re.compile(r"/sandbox/o/authorize/"))
     page.click("#allow")
     page.wait_for_url(re.compile(r"/integrations/$"))
-    assert Integration.objects.filter(user=owner).exists()
+    assert Integration.objects.filter(connected_by=owner).exists()
     assert violations(page, console) == []

@@ -21,7 +21,7 @@ def test_it_connects_and_stores_encrypted_tokens(sandbox, logged_in, owner):
     r = connect(logged_in, sandbox, owner)
     assert r.status_code == 302 and r["Location"] == "/integrations/"
     integration = Integration.objects.get()
-    assert integration.user == owner and integration.provider == "sandbox"
+    assert integration.connected_by == owner and integration.provider == "sandbox"
     assert integration.status == "active"
     assert integration.external_id == data.subject_id(owner.username)
     # The account's email, and the Business Profile account it manages.

@@ -50,7 +50,7 @@ role = st.sampled_from(["anon", "other", "owner"])
 
 def snapshot():
     return sorted(
-        (i.pk, i.user_id, i.status, i.last_sync_status, c.access_token, c.refresh_token)
+        (i.pk, i.owner_id, i.status, i.last_sync_status, c.access_token, c.refresh_token)
         for i in Integration.objects.all() for c in [OAuthCredential.objects.get(integration=i)]
     )
 
@@ -138,7 +138,7 @@ def test_it_stores_nothing_from_a_garbled_provider(db, owner, google, token_stat
         r = client.get("/integrations/callback/google_business_profile/",
                        {"state": state, "code": "fuzz-code-0123456789"})
     assert r.status_code in {302, 400, 502}
-    created = Integration.objects.filter(user=owner).first()
+    created = Integration.objects.filter(connected_by=owner).first()
     if created is None:
         assert r.status_code in {400, 502} and not OAuthCredential.objects.exists()
         event(f"refused with {r.status_code}")

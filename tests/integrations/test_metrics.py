@@ -40,7 +40,7 @@ def test_it_refuses_anonymous_and_ordinary_users_and_a_wrong_token(db, client, o
 def test_it_counts_refreshes_by_provider_and_outcome_and_the_fleet(
         connect_many, sandbox, staff, client):
     ok, broken, _ = connect_many(3)
-    sandbox.revoke_grant(broken.user)
+    sandbox.revoke_grant(broken.connected_by)
     assert run_command("refresh_tokens")[0] == 1
     client.force_login(staff)
     samples, text = scrape(client)
@@ -57,7 +57,7 @@ def test_it_counts_refreshes_by_provider_and_outcome_and_the_fleet(
     assert samples[("integrations_last_proactive_run_outcome", (("outcome", "failures"),))] == 1
     assert samples[("integrations_last_proactive_run_finished_timestamp_seconds", ())] > 0
     for integration in (ok, broken):  # no token, no account, no person
-        assert integration.display_name not in text and integration.user.email not in text
+        assert integration.display_name not in text and integration.connected_by.email not in text
 
 
 def test_it_adds_up_counts_from_other_processes_through_the_cache(db, staff, client):

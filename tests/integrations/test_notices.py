@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from integrations import notices, signals, tokens
-from integrations.adapter import DefaultAdapter
+from accounts.adapters import TeamAdapter
 from integrations.http import request as http_request
 from integrations.models import Notice
 
@@ -129,7 +129,7 @@ def chat_webhook():
     server.server_close()
 
 
-class ChatAdapter(DefaultAdapter):
+class ChatAdapter(TeamAdapter):
     """A host's adapter: a chat message instead of the email (README, "The adapter")."""
 
     url = ""

@@ -21,8 +21,9 @@ def reconnect(owner, integration):
                           refresh_token="new-refresh-token-SECRET", expires_in=3600,
                           scopes=["Mail.Read"])
     again, created = tokens.store_grant(
-        owner, registry.find("microsoft"),
-        {"id": integration.external_id, "name": integration.display_name}, token, ["Mail.Read"])
+        integration.owner, registry.find("microsoft"),
+        {"id": integration.external_id, "name": integration.display_name}, token, ["Mail.Read"],
+        user=owner)
     assert not created and again.pk == integration.pk
     return Integration.objects.get(pk=integration.pk)
 

@@ -46,7 +46,7 @@ def test_it_leaves_tokens_that_are_not_due(connect_many, sandbox):
 
 def test_it_reports_each_kind_of_failure_and_exits_1(connect_many, sandbox):
     a, b, c, d = connect_many(4)
-    sandbox.revoke_grant(c.user)
+    sandbox.revoke_grant(c.connected_by)
     sandbox.inject("token", "invalid_client", times=1)   # the first in line: operator
     sandbox.inject("token", "503", times=3)              # the second: transient, 3 attempts
     code, out = run("--concurrency", "1")

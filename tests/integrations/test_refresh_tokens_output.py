@@ -74,7 +74,7 @@ def test_it_prints_nothing_but_json_even_when_an_email_goes_to_the_console(
         connect_many, sandbox, settings, capsys):
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     _, broken = connect_many(2)
-    sandbox.revoke_grant(broken.user)
+    sandbox.revoke_grant(broken.connected_by)
     with pytest.raises(SystemExit):  # 1: one needs re-authentication
         call_command("refresh_tokens", "--json")
     captured = capsys.readouterr()

@@ -18,7 +18,7 @@ from gbp.models import GbpDailyMetric, GbpLocation
 from integrations.models import Integration, OAuthCredential
 from sandbox import data, ops
 from sandbox.faults import in_flight
-from tests.conftest import need
+from tests.conftest import owner_of, need
 from tests.workers.processes import Worker, product_env, redis_reachable, redis_url, wait_until
 
 FAST = {"INTEGRATIONS_REFRESH_LOCK_SECONDS": 3, "INTEGRATIONS_REFRESH_WAIT_SECONDS": 10,
@@ -29,7 +29,7 @@ def seed(owner, count):
     """`count` integrations holding live sandbox grants, all due for a refresh."""
     grants = ops.issue_grants(owner, count)
     rows = Integration.objects.bulk_create(
-        [Integration(user=owner, provider="sandbox", external_id=f"fault-{i}") for i in range(count)])
+        [Integration(owner=owner_of(owner), connected_by=owner, provider="sandbox", external_id=f"fault-{i}") for i in range(count)])
     OAuthCredential.objects.bulk_create(
         [OAuthCredential(integration=row, access_token=a, refresh_token=r,
                          expires_at=timezone.now() + timedelta(minutes=10))

@@ -20,6 +20,7 @@ from integrations.models import Integration, IntegrationEvent, OAuthCredential
 from sandbox import ops
 from sandbox.models import Call
 from tests.workers.processes import ROOT, product_env
+from tests.conftest import owner_of
 
 # About 40-60 s on 2 cores: outside the everyday suite (`make test`), in CI's PostgreSQL pass.
 pytestmark = pytest.mark.load
@@ -46,7 +47,7 @@ def test_it_loses_nothing_under_load(sandbox, owner, settings):
     grants = ops.issue_grants(owner, COUNT)
     soon = timezone.now() + timedelta(minutes=10)
     rows = Integration.objects.bulk_create(
-        [Integration(user=owner, provider="sandbox", external_id=f"load-{i}",
+        [Integration(owner=owner_of(owner), connected_by=owner, provider="sandbox", external_id=f"load-{i}",
                      display_name=f"load-{i}@example.com") for i in range(COUNT)])
     OAuthCredential.objects.bulk_create(
         [OAuthCredential(integration=row, access_token=a, refresh_token=r, expires_at=soon)

@@ -24,7 +24,7 @@ def test_it_reports_without_touching_anything(connect_many, sandbox):
     OAuthCredential.objects.filter(integration=fine).update(
         expires_at=timezone.now() + timedelta(days=3))
     OAuthCredential.objects.filter(integration=due).update(expires_at=timezone.now())
-    sandbox.revoke_grant(broken.user)  # only a refresh would notice: a report must not
+    sandbox.revoke_grant(broken.connected_by)  # only a refresh would notice: a report must not
     before, events = snapshot(), IntegrationEvent.objects.count()
     code, out = run()
     assert code == 0
@@ -43,7 +43,10 @@ def test_it_lists_who_must_reconnect_with_the_reason(db, owner, make_integration
     code, out = run("--limit", "2")
     assert code == 1
     assert "Needs re-authentication: 3 (only the owners can fix these): invalid_grant 3" in out
-    assert out.count("(owner alice@example.com)") == 2 and "... and 1 more" in out
+    # Grouped by owner (alice's team), each naming who connected it.
+    assert "by owner: alice's team 3" in out
+    assert out.count("(owner alice's team, connected by alice@example.com)") == 2
+    assert "... and 1 more" in out
     assert "revoked or has expired" in out and "operator problems" in out
 
 

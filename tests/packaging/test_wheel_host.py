@@ -282,7 +282,7 @@ def postgres_database():
 
 
 # The host project's own tests (hostproject/hostproject/test_flow.py), all of which must pass.
-HOST_TESTS = 6
+HOST_TESTS = 7
 
 
 @pytest.mark.parametrize("database,user_model", [

@@ -19,10 +19,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 
 from integrations import proactive, tokens
 from integrations.adapter import get_adapter
+from integrations.conf import owner_model_name
 from integrations.display import REAUTH_WORDS
 from integrations.errors import ErrorKind
 from integrations.models import Integration, OAuthCredential
@@ -60,8 +62,8 @@ def report(now, limit) -> dict:
         integration__status=Integration.Status.REAUTH_REQUIRED)
     by_reason = dict(reauth.values_list("last_error_code").annotate(n=Count("pk")))
     accounts = Integration.objects.filter(status=Integration.Status.REAUTH_REQUIRED).order_by(
-        "pk").values_list("pk", "provider", "display_name", "external_id", "user_id",
-                          "credential__last_error_code")
+        "pk").values_list("pk", "provider", "display_name", "external_id", "owner_id",
+                          "connected_by_id", "credential__last_error_code")
     listed = accounts if limit == 0 else accounts[:limit]
     return {
         "time": now.isoformat(),
@@ -75,23 +77,40 @@ def report(now, limit) -> dict:
             "count": by_status[Integration.Status.REAUTH_REQUIRED],
             "by_reason": by_reason,
             "accounts": list(_advice(listed.iterator())),
+            "by_owner": by_owner(),
         },
     }
 
 
 def _advice(rows, chunk=1000):
-    """What to tell about each listed account; its owner named and reached through the host's
-    adapter (any user model), the owners read a chunk at a time."""
+    """What to tell about each listed account: its owner (a user or a team) and who connected
+    it, named and reached through the host's adapter (any user model), read a chunk at a time."""
     adapter, users = get_adapter(), get_user_model()._default_manager
+    owners = apps.get_model(owner_model_name())._default_manager
     for part in proactive.batches(rows, chunk):
-        owners = users.in_bulk({row[4] for row in part})
-        for pk, provider, name, external_id, user_id, code in part:
-            owner = owners.get(user_id)
+        by_owner = owners.in_bulk({row[4] for row in part})
+        by_user = users.in_bulk({row[5] for row in part if row[5] is not None})
+        for pk, provider, name, external_id, owner_id, user_id, code in part:
+            connected_by = by_user.get(user_id)
             reason = REAUTH_WORDS.get(code, "The connection stopped working.").format(
                 provider=registry.name_of(provider))
             yield {"id": pk, "provider": provider, "account": name or external_id,
-                   "owner": adapter.user_email(owner) or adapter.user_display(owner),
+                   "owner": adapter.owner_display(by_owner.get(owner_id)) if owner_id in by_owner
+                   else "",
+                   "connected_by": (adapter.user_email(connected_by)
+                                    or adapter.user_display(connected_by)),
                    "code": code, "reason": reason, "action": ACTION}
+
+
+def by_owner(limit=50) -> list[dict]:
+    """Owners with integrations to reconnect, most first (a team sees its whole list)."""
+    adapter = get_adapter()
+    rows = (Integration.objects.filter(status=Integration.Status.REAUTH_REQUIRED)
+            .values("owner_id").annotate(n=Count("pk")).order_by("-n", "owner_id")[:limit])
+    owners = apps.get_model(owner_model_name())._default_manager.in_bulk(
+        [row["owner_id"] for row in rows])
+    return [{"owner": adapter.owner_display(owners[row["owner_id"]]), "count": row["n"]}
+            for row in rows if row["owner_id"] in owners]
 
 
 def sample_ids(n) -> list[int]:
@@ -171,9 +190,14 @@ class Command(BaseCommand):
             out(f"\nNeeds re-authentication: {reauth['count']} (only the owners can fix these): "
                 + ", ".join(f"{code or 'unknown'} {n}"
                             for code, n in sorted(reauth["by_reason"].items())))
+            out("by owner: " + ", ".join(f"{o['owner']} {o['count']}"
+                                          for o in reauth["by_owner"]))
             for item in reauth["accounts"]:
+                who = item["owner"] + (f", connected by {item['connected_by']}"
+                                       if item["connected_by"] and item["connected_by"]
+                                       != item["owner"] else "")
                 out(f"- integration {item['id']} {item['provider']} {item['account']} "
-                    f"(owner {item['owner']}): {item['reason']} -> {item['action']}")
+                    f"(owner {who}): {item['reason']} -> {item['action']}")
             if (more := reauth["count"] - len(reauth["accounts"])) > 0:
                 out(f"  ... and {more} more (--limit 0 lists all)")
         for row in data.get("probe", []):

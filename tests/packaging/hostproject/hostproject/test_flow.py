@@ -66,7 +66,7 @@ def connect(client, sandbox, user):
     assert back.path == "/integrations/callback/sandbox/", back.path
     done = client.get(back.path, parse_qs(back.query))
     assert done.status_code == 302, done.content.decode()[:2000]
-    return Integration.objects.get(user=user, provider="sandbox")
+    return Integration.objects.get(connected_by=user, provider="sandbox")
 
 
 def test_it_runs_on_the_user_model_it_was_given():
@@ -160,8 +160,10 @@ def test_it_tells_the_owner_once_and_names_them_in_token_health(sandbox, client,
         call_command("token_health", "--json", stdout=out)
     assert exited.value.code == 1
     listed = json.loads(out.getvalue())["reauth_required"]["accounts"]
-    owner = "owner@example.com" if USER != "handle" else "owner"
-    assert [(a["id"], a["owner"]) for a in listed] == [(integration.pk, owner)]
+    reached = "owner@example.com" if USER != "handle" else "owner"
+    # Owners are users here: the owner is named by its login, reached at its address.
+    assert [(a["id"], a["owner"], a["connected_by"]) for a in listed] == [
+        (integration.pk, user.get_username(), reached)]
 
 
 def test_the_admin_lists_and_searches_integrations(sandbox, client, admin_client):
@@ -192,3 +194,29 @@ def test_the_settings_use_the_apps_prefixed_names():
     for old in ("FERNET_KEYS", "OAUTH_ALLOW_INSECURE_TRANSPORT", "INTEGRATION_PROVIDERS",
                 "GOOGLE_CLIENT_ID"):
         assert not hasattr(settings, old), old
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_made_before_owners_keeps_every_row():
+    """Owners are users in this host: each integration's owner becomes its user."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.migrate(targets)
+        executor.loader.build_graph()
+        return executor.loader.project_state(targets).apps
+
+    old = migrate([("integrations", "0008_faults"), ("gbp", "0002_sync_state_and_review_sync")])
+    user = make_user("before")
+    row = old.get_model("integrations", "Integration").objects.create(
+        user_id=user.pk, provider="sandbox", external_id="acct-before", display_name="before")
+    old.get_model("integrations", "OAuthCredential").objects.create(
+        integration=row, access_token="before-access-token", refresh_token="before-refresh")
+    old.get_model("integrations", "IntegrationEvent").objects.create(
+        integration=row, kind="connected", outcome="ok")
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    integration = Integration.objects.get(pk=row.pk)
+    assert (integration.owner, integration.connected_by) == (user, user)
+    assert integration.credential.refresh_token == "before-refresh"
+    assert integration.events.count() == 1
