@@ -23,11 +23,20 @@ class TeamAdapter(DefaultAdapter):
         return ["owner__name"]
 
     def user_may(self, user, integration, action) -> bool:
-        role = Membership.objects.filter(team_id=integration.owner_id, user=user).values_list(
-            "role", flat=True).first()
+        role = self._roles(user).get(integration.owner_id)
         if role is None:
             return False
         return role == Membership.Role.ADMIN or action not in ADMIN_ONLY
+
+    @staticmethod
+    def _roles(user) -> dict:
+        """{team id: role} of a user, read once per user object (a page asks for every card)."""
+        roles = getattr(user, "_team_roles", None)
+        if roles is None:
+            roles = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
+            if user.is_authenticated:
+                user._team_roles = roles
+        return roles
 
     def owner_admins(self, owner) -> list:
         return [m.user for m in owner.memberships.filter(role=Membership.Role.ADMIN)

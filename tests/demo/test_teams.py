@@ -129,3 +129,14 @@ def test_it_carries_the_owner_and_the_acting_user_in_its_signals(sandbox, owner,
         signals.integration_connected.disconnect(on_connect)
         signals.integration_disconnected.disconnect(on_disconnect)
     assert seen == [("connected", team, owner), ("disconnected", team, owner)]
+
+
+def test_it_asks_the_teams_once_for_a_page_of_many_connections(
+        db, owner, dana, team, make_integration, django_assert_max_num_queries):
+    for _ in range(20):
+        make_integration(dana, "sandbox", owner=team)
+    client = signed_in(dana)
+    client.get("/integrations/")  # the session, warmed
+    with django_assert_max_num_queries(12):  # the same for 2 or 200 cards
+        page = client.get("/integrations/")
+    assert page_text(page).count("data-integration=") == 20
