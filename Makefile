@@ -10,7 +10,7 @@ PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} \
            INTEGRATIONS_BASE_URL=$${INTEGRATIONS_BASE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test test-all test-faults setup migrate demo worker beat bench bench-fleet bench-gbp bench-refresh soak clean help
+.PHONY: run test test-all test-faults setup messages makemessages migrate demo worker beat bench bench-fleet bench-gbp bench-refresh soak clean help
 
 help:
 	@echo "make run    - set up and serve on http://$(HOST):$(PORT) (demo user: demo / demo)"
@@ -18,6 +18,7 @@ help:
 	@echo "make test-all - also the load and packaging runs (what CI runs)"
 	@echo "make bench  - run the benchmarks (results in bench/results/)"
 	@echo "make worker / make beat - a Celery worker / beat (needs REDIS_URL)"
+	@echo "make makemessages - update the translation catalogues (*.po) from the sources (GNU gettext)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,24 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.installed
 
-setup: $(VENV)/.installed
+# The translations: each catalogue's django.po compiled to the django.mo Django reads. The .mo
+# files are not committed; tools/messages.py compiles them (no GNU gettext needed), the same code
+# the wheel's build hook (setup.py) runs.
+PO_FILES := $(wildcard integrations/locale/*/LC_MESSAGES/django.po gbp/locale/*/LC_MESSAGES/django.po \
+                       sandbox/locale/*/LC_MESSAGES/django.po locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+messages: $(MO_FILES)
+
+%/LC_MESSAGES/django.mo: %/LC_MESSAGES/django.po tools/messages.py | $(BIN)/python
+	$(BIN)/python tools/messages.py compile $<
+
+# After changing a translatable string: every catalogue updated (new msgids added, empty), then
+# translated by hand; tests/test_translations.py fails while one is missing, empty or fuzzy.
+makemessages: $(VENV)/.installed
+	$(BIN)/python tools/messages.py make
+
+setup: $(VENV)/.installed messages
 
 migrate: setup
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
@@ -49,7 +67,7 @@ run: demo
 # Two pytest-xdist workers: most tests wait on a live server or a browser, not on a core.
 PYTEST_MARKERS ?= not load and not packaging and not faults
 PYTEST_WORKERS ?= 2
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev messages
 	@echo "Everyday suite (-m '$(PYTEST_MARKERS)'): the load, packaging and fault runs are slow; make test-all or CI runs them."
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(PYTEST_MARKERS)" $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then exit 0; fi; exit $$rc
 
@@ -61,7 +79,7 @@ test-faults:
 	$(MAKE) test PYTEST_MARKERS="faults" PYTEST_WORKERS=1
 
 # Benchmarks write their figures to stdout and bench/results/ (not committed).
-bench: $(VENV)/.installed-dev
+bench: $(VENV)/.installed-dev messages
 	mkdir -p bench/results
 	$(BIN)/python -m bench.bench_tokens | tee bench/results/bench_tokens.txt
 	$(BIN)/python -m bench.bench_tokens --latency-ms 5 --rounds 200 | tee bench/results/bench_tokens_5ms.txt
@@ -96,4 +114,4 @@ beat: setup
 	$(BIN)/celery -A config beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .pytest_cache $(MO_FILES)

@@ -2,15 +2,23 @@
 
 A chart is drawn about as wide as it shows (400 units for a card column of 300 to 400 px), so
 its labels stay near their nominal 13 units on a phone (390 px: about 10 px) and on a desktop;
-the stylesheet keeps it within its card.
+the stylesheet keeps it within its card. Days are written in the active language's format
+and numbers in its format ("March 5", "1,500"; "5. März", "1.500"); titles and series labels
+are the caller's words.
 """
 
+from django.utils.formats import date_format, number_format
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 COLORS = ["#0969da", "#1a7f37", "#bf8700", "#cf222e", "#8250df"]
 FONT = 13
 CHAR = FONT * 0.6  # a generous average glyph width, to place labels without measuring them
+
+
+def _number(value: int) -> str:
+    """A count in the active language's format, thousands grouped ("1,500", "1.500")."""
+    return number_format(value, force_grouping=True)
 
 
 def _legend_rows(labels, left, right_edge):
@@ -30,7 +38,7 @@ def _legend_rows(labels, left, right_edge):
 def line_chart(days, series: dict[str, list[int]], *, width=400, height=None, title="") -> str:
     """`series` maps a label to one value per day in `days`."""
     peak = max([max(values, default=0) for values in series.values()] + [1])
-    left, right, top = max(28, 10 + len(str(peak)) * CHAR), 12, 14
+    left, right, top = max(28, 10 + len(_number(peak)) * CHAR), 12, 14
     legend = _legend_rows(list(series), 8, width - right)
     bottom = 26 + 18 * len(legend)  # the day labels, then the legend rows
     height = height or 150 + bottom
@@ -56,13 +64,13 @@ def line_chart(days, series: dict[str, list[int]], *, width=400, height=None, ti
         parts.append(f'<line x1="{left:.0f}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" '
                      'stroke="#d1d9e0" stroke-width="1"/>')
         parts.append(f'<text class="axis" x="{left - 5:.0f}" y="{gy + 4:.1f}" text-anchor="end" '
-                     f'font-size="{FONT}" fill="#59636e">{round(peak * fraction)}</text>')
+                     f'font-size="{FONT}" fill="#59636e">{_number(round(peak * fraction))}</text>')
     if days:
         ticks = ((0, "start"), (len(days) // 2, "middle"), (len(days) - 1, "end"))
         for i, anchor in ticks:
             parts.append(f'<text class="axis" x="{x(i):.1f}" y="{top + plot_h + 18:.1f}" '
                          f'text-anchor="{anchor}" font-size="{FONT}" fill="#59636e">'
-                         f'{days[i]:%b %d}</text>')
+                         f'{escape(date_format(days[i], "MONTH_DAY_FORMAT"))}</text>')
     colors = {label: COLORS[n % len(COLORS)] for n, label in enumerate(series)}
     for label, values in series.items():
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))

@@ -8,6 +8,7 @@ never imports the sandbox.
 import os
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_noop
 
 GBP_SCOPE = "https://www.googleapis.com/auth/business.manage"
 DEFAULT_CLIENT_ID = "sandbox-client"
@@ -76,11 +77,12 @@ def configure(s: dict) -> None:
     s["SANDBOX_GBP_LATENCY_MS"] = int(setting("SANDBOX_GBP_LATENCY_MS", 0))
     # Configured like a strict real provider (see the README's Sandbox section).
     s["OAUTH2_PROVIDER"] = {
+        # Marked for translation, translated by the consent page (settings hold plain strings).
         "SCOPES": {
-            GBP_SCOPE: "Manage your Business Profile (sandbox)",
-            "https://mail.google.com/": "Read, compose and send your email (sandbox)",
-            "openid": "Know who you are",
-            "email": "See your email address",
+            GBP_SCOPE: gettext_noop("Manage your Business Profile (sandbox)"),
+            "https://mail.google.com/": gettext_noop("Read, compose and send your email (sandbox)"),
+            "openid": gettext_noop("Know who you are"),
+            "email": gettext_noop("See your email address"),
         },
         "DEFAULT_SCOPES": ["openid"],
         "PKCE_REQUIRED": True,

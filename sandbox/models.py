@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 
 ENDPOINTS = [
     ("token", "Token endpoint"),
@@ -30,7 +31,9 @@ class Fault(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        times = "until cleared" if self.remaining is None else f"{self.remaining} more"
+        # Translators: how many more calls a fault answers: "token: 500 (2 more)".
+        times = (gettext("until cleared") if self.remaining is None
+                 else gettext("{count} more").format(count=self.remaining))
         return f"{self.endpoint}: {self.kind} ({times})"
 
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 from oauth2_provider.models import (
     get_access_token_model,
     get_application_model,
@@ -23,8 +24,9 @@ def register_client(redirect_uris=None, client_id=None, client_secret=None):
     if redirect_uris is None:
         base = getattr(settings, "INTEGRATIONS_BASE_URL", "") or ""
         if not base:
-            raise ValueError("INTEGRATIONS_BASE_URL is not set: the sandbox cannot know the "
-                             "product's redirect URI (http://127.0.0.1:8000 for runserver)")
+            raise ValueError(gettext("INTEGRATIONS_BASE_URL is not set: the sandbox cannot know "
+                                     "the product's redirect URI (http://127.0.0.1:8000 for "
+                                     "runserver)"))
         redirect_uris = [base.rstrip("/") + "/integrations/callback/sandbox/"]
     app, created = Application.objects.update_or_create(
         client_id=client_id or settings.SANDBOX_CLIENT_ID,
@@ -44,13 +46,16 @@ def inject(endpoint, kind, times=1, *, status=None, body="", content_type="", re
            latency_ms=0):
     """The next `times` calls to `endpoint` fail with `kind` (times=None: until cleared)."""
     if endpoint not in ENDPOINT_NAMES:
-        raise ValueError(f"unknown endpoint {endpoint!r}; one of {', '.join(ENDPOINT_NAMES)}")
+        raise ValueError(gettext("unknown endpoint {endpoint!r}; one of {names}").format(
+            endpoint=endpoint, names=", ".join(ENDPOINT_NAMES)))
     if kind not in KINDS:
-        raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(KINDS)}")
+        raise ValueError(gettext("unknown fault kind {kind!r}; one of {names}").format(
+            kind=kind, names=", ".join(KINDS)))
     if kind == "hang" and not latency_ms:
         latency_ms = MAX_LATENCY_MS
     if not 0 <= (latency_ms or 0) <= MAX_LATENCY_MS:
-        raise ValueError(f"latency must be between 0 and {MAX_LATENCY_MS} ms")
+        raise ValueError(gettext("latency must be between 0 and {max} ms").format(
+            max=MAX_LATENCY_MS))
     if kind == "429" and retry_after is None:
         retry_after = 1
     return Fault.objects.create(

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
@@ -72,7 +73,9 @@ class ConsentView(AuthorizationView):
         context = super().get_context_data(**kwargs)
         scopes = context.get("scopes") or []
         descriptions = context.get("scopes_descriptions") or scopes
-        context["scope_items"] = list(zip(scopes, descriptions))
+        # The descriptions are settings (sandbox.conf), marked there and translated here.
+        context["scope_items"] = [(scope, gettext(description))
+                                  for scope, description in zip(scopes, descriptions)]
         return context
 
     def post(self, request, *args, **kwargs):
@@ -91,7 +94,7 @@ def staff_only(view):
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_staff:
-            raise PermissionDenied("The sandbox's fault controls are for staff.")
+            raise PermissionDenied(gettext("The sandbox's fault controls are for staff."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -127,7 +130,7 @@ def inject(request):
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Injected: {fault}")
+        messages.success(request, gettext("Injected: {fault}").format(fault=fault))
     return redirect("sandbox:index")
 
 
@@ -135,7 +138,9 @@ def inject(request):
 @require_POST
 @staff_only
 def clear(request):
-    messages.success(request, f"Cleared {ops.clear_faults()} fault(s).")
+    count = ops.clear_faults()
+    messages.success(request, ngettext("Cleared {count} fault.", "Cleared {count} faults.",
+                                       count).format(count=count))
     return redirect("sandbox:index")
 
 
@@ -143,7 +148,9 @@ def clear(request):
 @require_POST
 def expire(request):
     count = ops.expire_tokens(request.user)
-    messages.success(request, f"Expired {count} access token(s) of {request.user}.")
+    messages.success(request, ngettext("Expired {count} access token of {user}.",
+                                       "Expired {count} access tokens of {user}.",
+                                       count).format(count=count, user=request.user))
     return redirect("sandbox:index")
 
 
@@ -151,5 +158,7 @@ def expire(request):
 @require_POST
 def revoke(request):
     count = ops.revoke_grant(request.user)
-    messages.success(request, f"Revoked {count} grant(s) of {request.user}.")
+    messages.success(request, ngettext("Revoked {count} grant of {user}.",
+                                       "Revoked {count} grants of {user}.",
+                                       count).format(count=count, user=request.user))
     return redirect("sandbox:index")

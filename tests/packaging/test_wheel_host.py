@@ -55,6 +55,12 @@ REQUIRED_FILES = [
     "sandbox/templates/sandbox/consent.html",
     "sandbox/migrations/0001_initial.py",
     "sandbox/pytest_plugin.py",
+    "integrations/locale/de/LC_MESSAGES/django.po",
+    "integrations/locale/de/LC_MESSAGES/django.mo",
+    "gbp/locale/de/LC_MESSAGES/django.po",
+    "gbp/locale/de/LC_MESSAGES/django.mo",
+    "sandbox/locale/de/LC_MESSAGES/django.po",
+    "sandbox/locale/de/LC_MESSAGES/django.mo",
 ]
 # ...and the only top-level packages it may hold (no config, accounts, tests, bench).
 ALLOWED_TOP_LEVEL = {"integrations", "gbp", "sandbox"}

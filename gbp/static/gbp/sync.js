@@ -2,13 +2,17 @@
 // default: show it is under way, no double click. When the page says a sync is already under
 // way (data-syncing, a worker or the daily schedule), follow its progress through the
 // sync-status JSON ({"syncing", "text", "done", "total"}), then reload to show the result.
+// No words of its own: the button's "Syncing…" is the form's data-syncing-label, in the page's
+// language; the progress text is the server's.
 (function () {
   var form = document.getElementById("sync-now");
   if (!form) return;
   var button = form.querySelector("button"), progress = form.querySelector(".sync-progress");
   form.addEventListener("submit", function () {
+    var label = form.dataset.syncingLabel || button.textContent;
     button.disabled = true;
-    button.innerHTML = '<span class="spinner" aria-hidden="true"></span> Syncing…';
+    button.innerHTML = '<span class="spinner" aria-hidden="true"></span> ';
+    button.appendChild(document.createTextNode(label));
   });
   if (form.dataset.syncing !== "true") return;
   function poll() {

@@ -1,0 +1,152 @@
+"""The pages and the notice email in German: the product's own words are translated.
+
+The demo host has no LocaleMiddleware yet, so the language is activated around the request
+(`translation.override`), as the middleware would for a German browser. Only the product's
+markup (`<div class="stay-connected">`) is read: the host's layout is the host's. Words that
+still come from code not yet marked for translation (the models' status labels, provider names
+and descriptions, the views' messages) are not looked for.
+"""
+
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from django.core import mail
+from django.utils import timezone, translation
+
+from integrations import tokens
+from integrations.templatetags.integrations_tags import ago, from_now
+
+ENGLISH = ["Connect", "Disconnect", "My integrations", "Reconnect", "Sync now", "Connect again",
+           "Remove", "View data", "Connected since", "Permissions", "Last renewed", "Last sync",
+           "valid", "renews", "just now", "ago", "Add another account", "Connect an account",
+           "says our access was revoked", "Reconnect to continue"]
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+READ_ATTRIBUTES = {"title", "aria-label", "data-confirm", "data-syncing-label", "placeholder"}
+
+
+class ProductText(HTMLParser):
+    """The text a user reads (and is asked) inside the product's own markup."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        inside = self.depth or "stay-connected" in (attrs.get("class") or "").split()
+        if inside and tag not in VOID:
+            self.depth += 1
+        if inside:
+            self.parts += [v for k, v in attrs.items() if k in READ_ATTRIBUTES and v]
+
+    def handle_endtag(self, tag):
+        if self.depth and tag not in VOID:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if self.depth:
+            self.parts.append(data)
+
+
+def product_text(response) -> str:
+    parser = ProductText()
+    parser.feed(response.content.decode())
+    return " ".join(" ".join(parser.parts).split())
+
+
+def english_in(text: str) -> list[str]:
+    return [words for words in ENGLISH if re.search(rf"\b{re.escape(words)}\b", text)]
+
+
+@pytest.fixture
+def logged_in(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def german():
+    with translation.override("de"):
+        yield
+
+
+def test_it_shows_the_integrations_page_in_german(db, logged_in, owner, make_integration,
+                                                  german):
+    make_integration(owner, "sandbox", display_name="laden@example.com",
+                     last_refreshed_at=timezone.now() - timedelta(days=2))
+    tokens.mark_reauth_required(make_integration(owner, "sandbox", display_name="cafe@example.com"),
+                                "invalid_grant", "Token has been expired or revoked.")
+    make_integration(owner, "sandbox", display_name="alt@example.com", status="disconnected")
+    text = product_text(logged_in.get("/integrations/"))
+    assert "laden@example.com" in text and "cafe@example.com" in text
+    for german_words in ("Meine Integrationen", "Jetzt synchronisieren", "Erneut verbinden",
+                         "Trennen", "Wieder verbinden", "Entfernen", "Daten ansehen",
+                         "Verbunden seit", "Zuletzt erneuert", "vor 2 Tagen", "gültig, wird in",
+                         "meldet, dass unser Zugriff widerrufen wurde",
+                         "Verbinden Sie das Konto erneut, um fortzufahren.",
+                         "Weiteres Konto hinzufügen", "Konto verbinden",
+                         "trennen? Der Zugriff wird beim Anbieter widerrufen."):
+        assert german_words in text, german_words
+    assert not english_in(text), english_in(text)
+
+
+def test_it_offers_connect_in_german(db, logged_in, german):
+    text = product_text(logged_in.get("/integrations/"))
+    assert "Noch nichts verbunden." in text and "Verbinden" in text
+    assert not english_in(text), english_in(text)
+
+
+def test_it_dates_the_page_in_the_users_language(db, logged_in, owner, make_integration):
+    from integrations.models import Integration
+
+    integration = make_integration(owner, "sandbox")
+    Integration.objects.filter(pk=integration.pk).update(
+        created_at=timezone.now().replace(year=2026, month=3, day=5, hour=12))
+    with translation.override("de"):
+        assert "5. März 2026" in product_text(logged_in.get("/integrations/"))
+    assert "March 5, 2026" in product_text(logged_in.get("/integrations/"))  # English by default
+
+
+def test_it_shows_the_gbp_page_in_german(db, logged_in, owner, make_integration, german):
+    from gbp.models import GbpAccount, GbpLocation
+
+    integration = make_integration(owner, "sandbox")
+    account = GbpAccount.objects.create(integration=integration, name="accounts/1")
+    for n, title in enumerate(["Bäckerei", "Café"]):
+        GbpLocation.objects.create(integration=integration, account=account,
+                                   name=f"locations/{n}", title=title)
+    text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
+    assert "2 Standorte" in text and "Noch keine Leistungsdaten." in text
+    assert "Jetzt synchronisieren" in text and "Meine Integrationen" in text
+    assert "Wird synchronisiert…" in text  # the label sync.js shows
+    assert not english_in(text), english_in(text)
+
+
+def test_it_says_when_in_german():
+    now = timezone.now()
+    with translation.override("de"):
+        assert ago(now) == "gerade eben"
+        assert ago(now - timedelta(days=2, hours=3)) == "vor 2\xa0Tagen, 3\xa0Stunden"
+        assert from_now(now + timedelta(seconds=20)) == "in weniger als einer Minute"
+        assert from_now(now + timedelta(minutes=42, seconds=30)) == "in 42\xa0Minuten"
+    assert ago(now - timedelta(days=1)) == "1\xa0day ago"  # English stays the default
+
+
+def test_it_emails_the_owner_in_german(db, owner, make_integration,
+                                       django_capture_on_commit_callbacks, german):
+    integration = make_integration(owner, "sandbox", display_name="laden@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert tokens.mark_reauth_required(integration, "invalid_grant", "revoked")
+    message = mail.outbox[0]
+    assert message.subject == ("Bitte verbinden Sie Ihr Konto bei Google Business Profile "
+                               "(sandbox) erneut")
+    assert message.body.startswith(f"Guten Tag {owner.get_username()},")
+    assert ("Ihre Verbindung zu Google Business Profile (sandbox) (laden@example.com) "
+            "funktioniert nicht mehr") in message.body
+    assert "meldet, dass unser Zugriff widerrufen wurde oder abgelaufen ist." in message.body
+    assert "Sie erhalten diese E-Mail nur einmal" in message.body
+    for english in ("Hello", "Reconnect", "stopped working", "You are receiving", "says our"):
+        assert english not in message.subject + message.body, english
