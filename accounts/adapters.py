@@ -1,7 +1,7 @@
 """The demo host's adapter: integrations belong to teams (accounts.Team). A member sees and uses
 the connections of the team they are working in (chosen on the integrations page); only a team's
 admins may disconnect or remove one; a notice goes to the member who connected it while they are
-in the team, else to the team's admins."""
+in the team, else to the team's admins, in the language each chose on the site."""
 
 from integrations.adapter import DefaultAdapter
 
@@ -37,6 +37,10 @@ class TeamAdapter(DefaultAdapter):
             if user.is_authenticated:
                 user._team_roles = roles
         return roles
+
+    def user_language(self, user) -> str:
+        """The language the user chose with the site's switcher, else the site's."""
+        return getattr(user, "language", "") or super().user_language(user)
 
     def owner_admins(self, owner) -> list:
         return [m.user for m in owner.memberships.filter(role=Membership.Role.ADMIN)

@@ -6,6 +6,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
+from accounts.views import set_language
+
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            '<circle cx="5" cy="8" r="3.5" fill="none" stroke="#0969da" stroke-width="2"/>'
            '<circle cx="11" cy="8" r="3.5" fill="none" stroke="#1a7f37" stroke-width="2"/></svg>')
@@ -27,6 +29,10 @@ urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
+    # The language switcher posts here: Django's set_language (django.conf.urls.i18n's), which
+    # the demo wraps to keep a signed-in user's choice on their account (their emails are
+    # written in it).
+    path("i18n/setlang/", set_language, name="set_language"),
     path("integrations/", include("integrations.urls")),
     path("integrations/gbp/", include("gbp.urls")),
 ]

@@ -7,6 +7,7 @@ gbp app adopted them in its first migration (see gbp/migrations/0001_initial.py)
 
 from django.conf import settings
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from integrations.conf import owner_model_name
 from integrations.models import Integration
@@ -98,10 +99,10 @@ class GbpSyncState(models.Model):
     """
 
     class Status(models.TextChoices):
-        IDLE = "idle", "Idle"
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Syncing"
-        PAUSED = "paused", "Paused for Google's quota"
+        IDLE = "idle", _("Idle")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Syncing")
+        PAUSED = "paused", _("Paused for Google's quota")
 
     integration = models.OneToOneField(Integration, on_delete=models.CASCADE, primary_key=True,
                                        related_name="gbp_sync_state")
@@ -121,6 +122,9 @@ class GbpSyncState(models.Model):
     # When the last complete sync started: reviews updated before it are stored (the
     # incremental review reading stops at them).
     last_complete_started_at = models.DateTimeField(null=True, blank=True)
+    # The last successful sync's counts (gbp.result.SYNCED's names): the detail page words them
+    # in the reader's language (the integration keeps the English sentence for operators).
+    last_summary = models.JSONField(default=dict, blank=True)
 
     def __str__(self):
         return f"sync state of integration {self.integration_id}: {self.status}"

@@ -3,7 +3,16 @@
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from django.utils.translation import gettext_noop
+
 from .models import GbpLocation
+
+# A successful sync, in words: stored in English with the integration (operators, commands,
+# logs), and worded again in the reader's language by the detail page from the counts the sync
+# state keeps (GbpSyncState.last_summary, the names below).
+SYNCED = gettext_noop("Synced {total} location(s): {updated} updated, {metric_values} metric "
+                      "value(s) and {reviews} review(s) written, {removed} removed; {calls} API "
+                      "call(s).")
 
 
 @dataclass
@@ -25,6 +34,8 @@ class SyncResult:
     locations_done: int = 0
     calls: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
+    # A successful sync's counts, as SYNCED names them (empty until it succeeds).
+    summary: dict = field(default_factory=dict)
 
     def as_dict(self):
         data = asdict(self)

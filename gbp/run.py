@@ -21,7 +21,7 @@ from .conf import page_size, settings
 from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
 from .models import upsert_named
 from .parse import METRICS, READ_MASK, parse_account, parse_location, parse_metrics, parse_review
-from .result import Paused, SyncResult, _Metrics, _Problem, _Reviews, _Stop, fail
+from .result import SYNCED, Paused, SyncResult, _Metrics, _Problem, _Reviews, _Stop, fail
 
 log = logging.getLogger("gbp.sync")
 
@@ -328,9 +328,10 @@ class Run:
                   f"Synced {done} of {self.total} location(s); {len(result.problems)} item(s) "
                   f"failed: {shown}" + (f" (and {more} more)" if more > 0 else "") + ".")
             return
-        result.message = (f"Synced {self.total} location(s): {result.locations} updated, "
-                          f"{result.metric_rows} metric value(s) and {result.reviews} review(s) "
-                          f"written, {result.deleted} removed; {calls} API call(s).")
+        result.summary = {"total": self.total, "updated": result.locations,
+                          "metric_values": result.metric_rows, "reviews": result.reviews,
+                          "removed": result.deleted, "calls": calls}
+        result.message = SYNCED.format(**result.summary)  # English: see gbp.result.SYNCED
 
     # --- accounts and locations (this thread) ----------------------------------------------------
     def parsed(self, items, parse, what):

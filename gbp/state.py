@@ -98,12 +98,13 @@ def progress(integration_id, owner, done, total):
         locations_done=done, locations_total=total, lease_until=until)
 
 
-def finish(integration_id, owner, *, ok, error_code, started_at):
+def finish(integration_id, owner, *, ok, error_code, started_at, summary=None):
     fields = {"status": Status.IDLE, "lease_owner": "", "lease_until": None,
               "finished_at": timezone.now(), "last_error_code": error_code,
               "done_locations": [], "resume_at": None}
     if ok:
         fields["last_complete_started_at"] = started_at
+        fields["last_summary"] = summary or {}
     GbpSyncState.objects.filter(pk=integration_id, lease_owner=owner).update(**fields)
 
 

@@ -94,7 +94,7 @@ class GbpSyncService:
         result.calls = dict(run.api.calls) if run.api else {}
         _finish(integration, result, time.monotonic() - started)
         sync_state.finish(integration.pk, owner, ok=result.ok, error_code=result.error_code,
-                          started_at=state.started_at)
+                          started_at=state.started_at, summary=result.summary)
         return result
 
 

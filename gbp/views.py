@@ -10,7 +10,9 @@ from django.db.models import Max
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.timesince import timesince
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -25,16 +27,24 @@ from .charts import line_chart
 from .conf import settings
 from .models import GbpDailyMetric, GbpLocation, GbpSyncState
 from .providers import is_gbp
+from .result import SYNCED
 
 log = logging.getLogger(__name__)
 
+# The charts' series: their label (in the language of the page) and the metrics they add up.
 CHART_SERIES = {
-    "Impressions": ["BUSINESS_IMPRESSIONS_DESKTOP_MAPS", "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
-                    "BUSINESS_IMPRESSIONS_MOBILE_MAPS", "BUSINESS_IMPRESSIONS_MOBILE_SEARCH"],
-    "Calls": ["CALL_CLICKS"],
-    "Website clicks": ["WEBSITE_CLICKS"],
-    "Directions": ["BUSINESS_DIRECTION_REQUESTS"],
+    "impressions": (gettext_lazy("Impressions"), [
+        "BUSINESS_IMPRESSIONS_DESKTOP_MAPS", "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
+        "BUSINESS_IMPRESSIONS_MOBILE_MAPS", "BUSINESS_IMPRESSIONS_MOBILE_SEARCH"]),
+    "calls": (gettext_lazy("Calls"), ["CALL_CLICKS"]),
+    "website_clicks": (gettext_lazy("Website clicks"), ["WEBSITE_CLICKS"]),
+    "directions": (gettext_lazy("Directions"), ["BUSINESS_DIRECTION_REQUESTS"]),
 }
+
+
+def _count(n) -> str:
+    """A count in the page's language, thousands grouped ("1,500", "1.500")."""
+    return number_format(n, force_grouping=True)
 
 
 def _own_gbp_integration(request, integration_id, action="view"):
@@ -58,19 +68,25 @@ def _location_panels(integration, days=30):
     for location_id, metric, day, value in metrics.filter(date__gte=dates[0]).values_list(
             "location_id", "metric", "date", "value"):
         values[location_id][(metric, day)] = value
+    labels = {key: str(label) for key, (label, _names) in CHART_SERIES.items()}
     for loc in locations:
-        series = {label: [sum(values[loc.pk][(m, d)] for m in names) for d in dates]
-                  for label, names in CHART_SERIES.items()}
+        series = {key: [sum(values[loc.pk][(m, d)] for m in names) for d in dates]
+                  for key, (_label, names) in CHART_SERIES.items()}
         # Impressions run in the hundreds, actions in the tens: one chart each, own scales.
-        actions = {k: v for k, v in series.items() if k != "Impressions"}
+        actions = {labels[k]: v for k, v in series.items() if k != "impressions"}
         panels.append({
             "location": loc,
             "charts": [
-                line_chart(dates, {"Impressions": series["Impressions"]},
-                           title=f"{loc.title}: impressions, last {days} days"),
-                line_chart(dates, actions, title=f"{loc.title}: actions, last {days} days"),
+                line_chart(dates, {labels["impressions"]: series["impressions"]},
+                           title=ngettext("{location}: impressions, last {days} day",
+                                          "{location}: impressions, last {days} days",
+                                          days).format(location=loc.title, days=days)),
+                line_chart(dates, actions,
+                           title=ngettext("{location}: actions, last {days} day",
+                                          "{location}: actions, last {days} days",
+                                          days).format(location=loc.title, days=days)),
             ],
-            "totals": {label: sum(v) for label, v in series.items()},
+            "totals": {labels[key]: sum(v) for key, v in series.items()},
             "reviews": list(loc.reviews.all()[:5]),
         })
     return panels
@@ -83,6 +99,7 @@ def _location_panels(integration, days=30):
 def detail(request, integration_id):
     integration, provider = _own_gbp_integration(request, integration_id)
     name = provider.name if provider else integration.provider
+    state = GbpSyncState.objects.filter(integration=integration).first()
     context = {
         "integration": integration,
         "provider_name": name,
@@ -95,7 +112,8 @@ def detail(request, integration_id):
                 for action in ACTIONS},
         "panels": _location_panels(integration),
         "events": integration.events.all()[:10],
-        "sync": _progress(integration),
+        "sync": _progress(state),
+        "synced": _synced(integration, state),
     }
     return render(request, "gbp/detail.html", context)
 
@@ -111,7 +129,7 @@ def sync(request, integration_id):
 
     integration, provider = _own_gbp_integration(request, integration_id, "sync")
     if not is_gbp(provider) or integration.status != Integration.Status.ACTIVE:
-        messages.error(request, "This connection cannot be synced right now.")
+        messages.error(request, gettext("This connection cannot be synced right now."))
         return redirect("integrations:index")
     clicked = timezone.now()
     unclaimed = sync_state.is_unclaimed(sync_state.get(integration.pk), clicked)
@@ -125,9 +143,10 @@ def sync(request, integration_id):
                     settings.GBP_SYNC_PICKUP_SECONDS)
     if not enqueue_sync(integration.pk, since=state.requested_at):
         sync_state.unqueue(integration.pk)
-        messages.error(request, "The sync could not be started: our background task queue "
-                                "cannot be reached. This is a problem on our side and it has "
-                                "been logged for our team; nothing for you to do.")
+        messages.error(request, gettext(
+            "The sync could not be started: our background task queue cannot be reached. This "
+            "is a problem on our side and it has been logged for our team; nothing for you to "
+            "do."))
     else:
         _tell_outcome(request, integration, clicked)
     return redirect("gbp:detail", integration.pk)
@@ -139,54 +158,85 @@ def sync(request, integration_id):
 @require_GET
 def sync_status(request, integration_id):
     """The sync's progress for the detail page's poll: {"syncing", "text", "done", "total"}."""
-    integration, _ = _own_gbp_integration(request, integration_id)
-    progress = _progress(integration)
+    integration, _provider = _own_gbp_integration(request, integration_id)
+    progress = _progress(GbpSyncState.objects.filter(integration=integration).first())
     return JsonResponse({key: progress[key] for key in ("syncing", "text", "done", "total")})
 
 
-def _progress(integration) -> dict:
-    state = GbpSyncState.objects.filter(integration=integration).first()
+def _progress(state) -> dict:
+    """How the sync is doing, in words of the page's language (the page and its poll)."""
     syncing = sync_state.is_syncing(state)
     done, total = (state.locations_done, state.locations_total) if state else (0, 0)
+    counts = {"done": _count(done), "total": _count(total)}
     text = ""
     if syncing and state.status == GbpSyncState.Status.PAUSED:
-        when = timezone.localtime(state.resume_at).strftime("%H:%M") if state.resume_at else ""
-        text = (f"Paused for Google's quota after {done:,} of {total:,} locations"
-                + (f"; resumes at {when}." if when else "; resumes with the next sync."))
+        if state.resume_at:
+            text = ngettext(
+                "Paused for Google's quota after {done} of {total} location; resumes at {when}.",
+                "Paused for Google's quota after {done} of {total} locations; resumes at {when}.",
+                total).format(**counts,
+                              when=timezone.localtime(state.resume_at).strftime("%H:%M"))
+        else:
+            text = ngettext(
+                "Paused for Google's quota after {done} of {total} location; resumes with the "
+                "next sync.",
+                "Paused for Google's quota after {done} of {total} locations; resumes with the "
+                "next sync.", total).format(**counts)
     elif syncing and state.status == GbpSyncState.Status.QUEUED:
-        text = "Sync queued: waiting for a background worker…"
+        text = gettext("Sync queued: waiting for a background worker…")
     elif sync_state.is_unclaimed(state):
-        text = (f"No background worker has picked this sync up "
-                f"(queued {timesince(state.requested_at)} ago). It may start later; "
-                "Sync now queues it again.")
+        text = gettext("No background worker has picked this sync up (queued {ago} ago). It may "
+                       "start later; Sync now queues it again.").format(
+            ago=timesince(state.requested_at))
+    elif syncing and total:
+        text = ngettext("Syncing… {done} of {total} location",
+                        "Syncing… {done} of {total} locations", total).format(**counts)
     elif syncing:
-        text = (f"Syncing… {done:,} of {total:,} locations" if total
-                else "Syncing… listing locations")
+        text = gettext("Syncing… listing locations")
     elif state and state.status == GbpSyncState.Status.PAUSED:
-        text = (f"Paused for Google's quota after {done:,} of {total:,} locations; "
-                "Sync now resumes it.")
+        text = ngettext("Paused for Google's quota after {done} of {total} location; Sync now "
+                        "resumes it.",
+                        "Paused for Google's quota after {done} of {total} locations; Sync now "
+                        "resumes it.", total).format(**counts)
     return {"syncing": syncing, "text": text, "done": done, "total": total}
+
+
+def _synced(integration, state) -> str:
+    """What the last sync did, when it succeeded: worded from its counts in the page's language
+    (a sync from before the counts were kept shows the sentence stored with the integration)."""
+    if integration.last_sync_status != Integration.SyncStatus.OK:
+        return ""
+    summary = state.last_summary if state else {}
+    try:
+        return gettext(SYNCED).format(**{key: _count(n) for key, n in summary.items()})
+    except (KeyError, TypeError, ValueError):  # none kept, or not the counts SYNCED names
+        return integration.last_sync_message
 
 
 def _not_now(state) -> str:
     if sync_state.is_syncing(state):
-        return "A sync of this account is already under way; this page shows its progress."
+        return gettext("A sync of this account is already under way; this page shows its "
+                       "progress.")
     minutes = max(1, round(sync_state.seconds_until_allowed(state) / 60))
-    return (f"This account was synced moments ago. You can sync it again in {minutes} "
-            f"minute{'s' if minutes != 1 else ''}.")
+    return ngettext("This account was synced moments ago. You can sync it again in {minutes} "
+                    "minute.",
+                    "This account was synced moments ago. You can sync it again in {minutes} "
+                    "minutes.", minutes).format(minutes=minutes)
 
 
 def _tell_outcome(request, integration, clicked):
     """What became of the sync just queued: finished already (run in-process), or not yet."""
     state = GbpSyncState.objects.get(integration=integration)
     if state.status == GbpSyncState.Status.PAUSED:
-        messages.warning(request, "The sync paused for Google's quota; it resumes by itself.")
+        messages.warning(request, gettext("The sync paused for Google's quota; it resumes by "
+                                          "itself."))
     elif state.status != GbpSyncState.Status.IDLE or not state.finished_at or (
             state.finished_at < clicked):
-        messages.info(request, "Sync queued: this page shows its progress, then the result.")
+        messages.info(request, gettext("Sync queued: this page shows its progress, then the "
+                                       "result."))
     else:
         integration.refresh_from_db(fields=["last_sync_status"])
         if integration.last_sync_status == Integration.SyncStatus.OK:
-            messages.success(request, "Sync finished.")
+            messages.success(request, gettext("Sync finished."))
         else:
-            messages.error(request, "The sync did not finish; see below.")
+            messages.error(request, gettext("The sync did not finish; see below."))

@@ -22,7 +22,9 @@ from django.core.mail import EmailMessage
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext, gettext_lazy as _
 
 from . import display
 from .conf import changed, owner_model_name, settings
@@ -35,6 +37,14 @@ log = logging.getLogger(__name__)
 ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync")
 # The session key of the owner a user chose to act for (DefaultAdapter.owner_for).
 OWNER_SESSION_KEY = "integrations_owner"
+# What a refused action says (the 403); a host's own action gets the general sentence.
+REFUSED = {
+    "view": _("You may not view this integration."),
+    "reconnect": _("You may not reconnect this integration."),
+    "disconnect": _("You may not disconnect this integration."),
+    "remove": _("You may not remove this integration."),
+    "sync": _("You may not sync this integration."),
+}
 
 
 def is_user_owned() -> bool:
@@ -47,7 +57,22 @@ class AdapterError(Exception):
 
 
 class DefaultAdapter:
-    """Override any method in a subclass; each documents its default."""
+    """Override any method in a subclass; each documents its default.
+
+    ==========================  ===============================================================
+    decides                     methods
+    ==========================  ===============================================================
+    whose integrations          owners_for, owner_for, select_owner, owner_display,
+                                owner_admins, owner_search_fields
+    who sees and does what      integrations_for, can_connect, can_act, user_may
+    who a user is               user_display, user_email, user_search_fields
+    the language a user reads   user_language (default: settings.LANGUAGE_CODE): the notice
+                                email is rendered in it
+    who is told, and how        notice_recipients, send_notice, render_notice_email,
+                                notice_context, reconnect_url
+    where a connect lands       connect_redirect_url
+    ==========================  ===============================================================
+    """
 
     # --- Owners: who integrations belong to ---------------------------------------------------
 
@@ -129,6 +154,12 @@ class DefaultAdapter:
         value = getattr(user, field, "") if _is_field(type(user), field) else ""
         return value if isinstance(value, str) and "@" in parseaddr(value)[1] else ""
 
+    def user_language(self, user) -> str:
+        """The language a user reads what is sent to them in (a code of LANGUAGES): the notice
+        email is rendered in it. Default: the site's, settings.LANGUAGE_CODE. A host that keeps
+        each user's language returns it."""
+        return django_settings.LANGUAGE_CODE
+
     def user_search_fields(self, prefix="connected_by") -> list[str]:
         """The user fields admin searches integrations by (`<prefix>__<field>` lookups).
         Default: USERNAME_FIELD and the email field, where the model has them."""
@@ -176,10 +207,12 @@ class DefaultAdapter:
         return sent
 
     def render_notice_email(self, notice, recipient) -> tuple[str, str]:
-        """(subject, body) of a notice's email to one recipient."""
-        context = self.notice_context(notice, recipient)
-        subject = render_to_string(f"integrations/email/{notice.kind}_subject.txt", context)
-        body = render_to_string(f"integrations/email/{notice.kind}.txt", context)
+        """(subject, body) of a notice's email to one recipient, in their language
+        (`user_language`): a notice is often delivered where no request says which."""
+        with translation.override(self.user_language(recipient)):
+            context = self.notice_context(notice, recipient)
+            subject = render_to_string(f"integrations/email/{notice.kind}_subject.txt", context)
+            body = render_to_string(f"integrations/email/{notice.kind}.txt", context)
         return " ".join(subject.split()), body
 
     def notice_context(self, notice, recipient) -> dict:
@@ -259,5 +292,7 @@ def integration_or_404(request, integration_id, action: str = "view") -> Integra
     if integration is None:
         raise Http404("Unknown integration")
     if not adapter.can_act(request, integration, action):
-        raise PermissionDenied(f"You may not {action} this integration.")
+        refused = REFUSED.get(action)
+        raise PermissionDenied(str(refused) if refused else gettext(
+            "You may not {action} this integration.").format(action=action))
     return integration

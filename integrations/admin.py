@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy as _, ngettext
 
 from . import consumers, notices, tokens
 from .adapter import get_adapter
@@ -14,11 +15,11 @@ from .providers import registry
 
 
 class NeedsAttentionFilter(admin.SimpleListFilter):
-    title = "needs attention"
+    title = _("needs attention")
     parameter_name = "attention"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Needs attention")]
+        return [("yes", _("Needs attention"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -29,17 +30,20 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 def credential_summary(cred: OAuthCredential | None) -> str:
     """A masked, one-line description of a credential: whether tokens are set, never their value."""
     if cred is None:
-        return "no credential"
+        return gettext("no credential")
     if cred.is_undecryptable:
-        return "undecryptable (key missing)"
-    access = "set" if cred.access_token else "not set"
-    refresh = "set" if cred.refresh_token else "not set"
-    return f"access token {access}, refresh token {refresh}"
+        return gettext("undecryptable (key missing)")
+    return {
+        (True, True): gettext("access token set, refresh token set"),
+        (True, False): gettext("access token set, refresh token not set"),
+        (False, True): gettext("access token not set, refresh token set"),
+        (False, False): gettext("access token not set, refresh token not set"),
+    }[bool(cred.access_token), bool(cred.refresh_token)]
 
 
 class CredentialInline(admin.StackedInline):
     model = OAuthCredential
-    verbose_name = verbose_name_plural = "OAuth credential"
+    verbose_name = verbose_name_plural = _("OAuth credential")
     can_delete = False
     extra = 0
     max_num = 0
@@ -59,7 +63,7 @@ class CredentialInline(admin.StackedInline):
         "last_error_at",
     )
 
-    @admin.display(description="tokens")
+    @admin.display(description=_("tokens"))
     def tokens(self, obj):
         return credential_summary(obj)
 
@@ -107,37 +111,39 @@ class IntegrationAdmin(admin.ModelAdmin):
         return (*adapter.owner_search_fields(), *adapter.user_search_fields(), "display_name",
                 "external_id")
 
-    @admin.display(description="owner", ordering="owner")
+    @admin.display(description=_("owner"), ordering="owner")
     def owner_name(self, obj):
         connected = get_adapter().user_display(obj.connected_by)
         owner = get_adapter().owner_display(obj.owner)
         if not connected or connected == owner:
             return owner
-        return format_html('{}<br><span class="quiet">connected by {}</span>', owner, connected)
+        return format_html('{}<br><span class="quiet">{}</span>', owner,
+                           gettext("connected by {user}").format(user=connected))
 
-    @admin.display(description="account", ordering="display_name")
+    @admin.display(description=_("account"), ordering="display_name")
     def account(self, obj):
         return format_html('<span style="display:inline-block; max-width:16em; '
                            'overflow-wrap:anywhere">{}</span>', obj.display_name or obj.external_id)
 
-    @admin.display(description="provider", ordering="provider")
+    @admin.display(description=_("provider"), ordering="provider")
     def provider_id(self, obj):
         # google_business_profile may break after an underscore instead of widening the table.
         return mark_safe("_<wbr>".join(escape(part) for part in obj.provider.split("_")))
 
-    @admin.display(description="status", ordering="status")
+    @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="badge-{}">{}</span><br><span class="quiet">sync: {}'
-                           '</span>', obj.status, obj.get_status_display(), obj.last_sync_status)
+        return format_html('<span class="badge-{}">{}</span><br><span class="quiet">{}</span>',
+                           obj.status, obj.get_status_display(),
+                           gettext("sync: {status}").format(status=obj.last_sync_status))
 
-    @admin.display(description="token expiry", ordering="credential__expires_at")
+    @admin.display(description=_("token expiry"), ordering="credential__expires_at")
     def token_expiry(self, obj):
         cred = getattr(obj, "credential", None)
         if cred is None or cred.expires_at is None:
             return "-"
         return date_format(timezone.localtime(cred.expires_at), "M j, H:i")
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error(self, obj):
         """Short and wrapping (a provider's message may hold a long URL); the whole text is in
         the tooltip and on the change page."""
@@ -145,7 +151,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         if cred is not None and cred.last_error_code:
             text = _code_and_message(cred.last_error_code, cred.last_error_message)
         elif obj.last_sync_status == Integration.SyncStatus.ERROR:
-            text = f"sync: {obj.last_sync_message}"
+            text = gettext("sync: {message}").format(message=obj.last_sync_message)
         else:
             return ""
         short = text if len(text) <= 80 else text[:79] + "…"
@@ -184,7 +190,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "show_delete": False}
         return super().change_view(request, object_id, form_url, extra_context)
 
-    @admin.action(description="Refresh tokens now")
+    @admin.action(description=_("Refresh tokens now"))
     def refresh_now(self, request, queryset):
         ok = failed = 0
         for integration in queryset.filter(status=Integration.Status.ACTIVE):
@@ -194,12 +200,13 @@ class IntegrationAdmin(admin.ModelAdmin):
             except tokens.TokenError as exc:
                 failed += 1
                 self.message_user(
-                    request, f"Integration {integration.pk}: "
-                             f"{_code_and_message(exc.code, exc.message)}",
+                    request, gettext("Integration {id}: {error}").format(
+                        id=integration.pk, error=_code_and_message(exc.code, exc.message)),
                     level=messages.WARNING)
-        self.message_user(request, f"Refreshed {ok}, failed {failed}.")
+        self.message_user(request, gettext("Refreshed {ok}, failed {failed}.").format(
+            ok=ok, failed=failed))
 
-    @admin.action(description="Sync now (where a consumer app syncs the provider's data)")
+    @admin.action(description=_("Sync now (where a consumer app syncs the provider's data)"))
     def sync_now(self, request, queryset):
         started = 0
         for integration in queryset.filter(status=Integration.Status.ACTIVE):
@@ -207,8 +214,11 @@ class IntegrationAdmin(admin.ModelAdmin):
             if consumer and consumer.enqueue_sync:
                 consumer.enqueue_sync(integration.pk)
                 started += 1
-        self.message_user(request, f"Sync started for {started} integration(s); "
-                                   "the result shows in the last sync columns and the history.")
+        self.message_user(request, ngettext(
+            "Sync started for {count} integration; the result shows in the last sync columns "
+            "and the history.",
+            "Sync started for {count} integrations; the result shows in the last sync columns "
+            "and the history.", started).format(count=started))
 
 
 def _disconnect(queryset):
@@ -255,13 +265,14 @@ class NoticeAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Try to deliver now")
+    @admin.action(description=_("Try to deliver now"))
     def deliver_now(self, request, queryset):
         pending = list(queryset.exclude(status=Notice.Status.SENT).values_list("pk", flat=True))
         Notice.objects.filter(pk__in=pending).update(
             status=Notice.Status.PENDING, next_attempt_at=timezone.now())
         delivered = sum(notices.deliver(pk) for pk in pending)
-        self.message_user(request, f"Delivered {delivered} of {len(pending)}.")
+        self.message_user(request, gettext("Delivered {delivered} of {total}.").format(
+            delivered=delivered, total=len(pending)))
 
 
 @admin.register(ProviderBreaker)

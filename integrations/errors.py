@@ -9,12 +9,13 @@ The OAuth client raises these; the token service stores the kind on the credenti
 """
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ErrorKind(models.TextChoices):
-    REAUTH = "reauth", "Re-auth required"
-    OPERATOR = "operator", "Operator action needed"
-    TRANSIENT = "transient", "Transient failure"
+    REAUTH = "reauth", _("Re-auth required")
+    OPERATOR = "operator", _("Operator action needed")
+    TRANSIENT = "transient", _("Transient failure")
 
 
 # RFC 6749 section 5.2 codes (and the OpenID Connect ones) by who can fix them.

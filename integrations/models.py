@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .conf import owner_model_name
 from .errors import ErrorKind
@@ -50,37 +51,41 @@ class Integration(models.Model):
     provider and account."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Connected"
-        REAUTH_REQUIRED = "reauth_required", "Needs reconnect"
-        DISCONNECTED = "disconnected", "Disconnected"
+        ACTIVE = "active", _("Connected")
+        REAUTH_REQUIRED = "reauth_required", _("Needs reconnect")
+        DISCONNECTED = "disconnected", _("Disconnected")
 
     class SyncStatus(models.TextChoices):
-        NEVER = "never", "Never synced"
-        OK = "ok", "OK"
-        ERROR = "error", "Error"
+        NEVER = "never", _("Never synced")
+        OK = "ok", _("OK")
+        ERROR = "error", _("Error")
 
     # Who the integration belongs to: the user, or a host's team (INTEGRATIONS_OWNER_MODEL).
     owner = models.ForeignKey(owner_model_name(), on_delete=models.CASCADE,
-                              related_name="integrations")
+                              related_name="integrations", verbose_name=_("owner"))
     # Who connected it (history): the integration stays with its owner when they are deleted.
     connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL,
-                                     related_name="connected_integrations")
-    provider = models.CharField(max_length=64)
-    external_id = models.CharField(max_length=255)
-    display_name = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+                                     related_name="connected_integrations",
+                                     verbose_name=_("connected by"))
+    provider = models.CharField(max_length=64, verbose_name=_("provider"))
+    external_id = models.CharField(max_length=255, verbose_name=_("external id"))
+    display_name = models.CharField(max_length=255, blank=True, verbose_name=_("display name"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE,
+                              verbose_name=_("status"))
     last_sync_status = models.CharField(
-        max_length=10, choices=SyncStatus.choices, default=SyncStatus.NEVER
-    )
-    last_sync_message = models.TextField(blank=True)
-    last_synced_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+        max_length=10, choices=SyncStatus.choices, default=SyncStatus.NEVER,
+        verbose_name=_("last sync status"))
+    last_sync_message = models.TextField(blank=True, verbose_name=_("last sync message"))
+    last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced at"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = IntegrationQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("integration")
+        verbose_name_plural = _("integrations")
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "provider", "external_id"], name="integration_unique_account"
@@ -128,24 +133,28 @@ class OAuthCredential(models.Model):
     """The tokens of one integration. Only the token service writes them after connect."""
 
     integration = models.OneToOneField(
-        Integration, on_delete=models.CASCADE, related_name="credential"
-    )
+        Integration, on_delete=models.CASCADE, related_name="credential",
+        verbose_name=_("integration"))
     access_token = EncryptedTextField(null=True, blank=True)
     refresh_token = EncryptedTextField(null=True, blank=True)
-    token_type = models.CharField(max_length=32, default="Bearer")
+    token_type = models.CharField(max_length=32, default="Bearer", verbose_name=_("token type"))
     # Plain and indexed: used by refresh_tokens to select what expires soon.
-    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    scopes = models.JSONField(default=list, blank=True)
-    last_refreshed_at = models.DateTimeField(null=True, blank=True)
-    refresh_failures = models.PositiveIntegerField(default=0)
-    failing_since = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                      verbose_name=_("expires at"))
+    scopes = models.JSONField(default=list, blank=True, verbose_name=_("scopes"))
+    last_refreshed_at = models.DateTimeField(null=True, blank=True,
+                                             verbose_name=_("last refreshed at"))
+    refresh_failures = models.PositiveIntegerField(default=0, verbose_name=_("refresh failures"))
+    failing_since = models.DateTimeField(null=True, blank=True, verbose_name=_("failing since"))
     # Who can fix the last failure (reauth / operator / transient), stored as it was classified.
-    last_error_kind = models.CharField(max_length=10, choices=ErrorKind.choices, blank=True)
-    last_error_code = models.CharField(max_length=64, blank=True)
-    last_error_message = models.TextField(blank=True)
-    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_error_kind = models.CharField(max_length=10, choices=ErrorKind.choices, blank=True,
+                                       verbose_name=_("last error kind"))
+    last_error_code = models.CharField(max_length=64, blank=True,
+                                       verbose_name=_("last error code"))
+    last_error_message = models.TextField(blank=True, verbose_name=_("last error message"))
+    last_error_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last error at"))
     # No refresh attempt before this time after a failure (so a broken credential is not hammered).
-    retry_after = models.DateTimeField(null=True, blank=True)
+    retry_after = models.DateTimeField(null=True, blank=True, verbose_name=_("retry after"))
     # The single-flight refresh lease: who holds it and until when (a dead holder's lease lapses).
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -160,6 +169,8 @@ class OAuthCredential(models.Model):
     objects = CredentialQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("OAuth credential")
+        verbose_name_plural = _("OAuth credentials")
         # Small partial indexes over the few failing rows: the cooldown counts (refresh_tokens,
         # token_health, health, metrics) and the "needs attention" count (admin, health).
         indexes = [
@@ -196,34 +207,38 @@ class IntegrationEvent(models.Model):
     """History: one row per refresh attempt, sync or state change. Admin shows it."""
 
     class Kind(models.TextChoices):
-        CONNECTED = "connected", "Connected"
-        RECONNECTED = "reconnected", "Reconnected"
-        DISCONNECTED = "disconnected", "Disconnected"
-        REFRESH = "refresh", "Token refresh"
-        STATUS = "status", "Status change"
-        SYNC = "sync", "Sync"
+        CONNECTED = "connected", _("Connected")
+        RECONNECTED = "reconnected", _("Reconnected")
+        DISCONNECTED = "disconnected", _("Disconnected")
+        REFRESH = "refresh", _("Token refresh")
+        STATUS = "status", _("Status change")
+        SYNC = "sync", _("Sync")
 
     class Outcome(models.TextChoices):
         # A failed refresh's outcome is its ErrorKind (same values).
-        OK = "ok", "OK"
-        REAUTH = "reauth", "Re-auth required"
-        OPERATOR = "operator", "Operator action needed"
-        TRANSIENT = "transient", "Transient failure"
-        ERROR = "error", "Error"
+        OK = "ok", _("OK")
+        REAUTH = "reauth", _("Re-auth required")
+        OPERATOR = "operator", _("Operator action needed")
+        TRANSIENT = "transient", _("Transient failure")
+        ERROR = "error", _("Error")
 
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events")
-    created_at = models.DateTimeField(default=timezone.now)
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
-    error_code = models.CharField(max_length=64, blank=True)
-    message = models.TextField(blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(null=True, blank=True)
-    rotated = models.BooleanField(null=True, blank=True)
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="events",
+                                    verbose_name=_("integration"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    kind = models.CharField(max_length=20, choices=Kind.choices, verbose_name=_("kind"))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK,
+                               verbose_name=_("outcome"))
+    error_code = models.CharField(max_length=64, blank=True, verbose_name=_("error code"))
+    message = models.TextField(blank=True, verbose_name=_("message"))
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("duration ms"))
+    attempts = models.PositiveSmallIntegerField(null=True, blank=True, verbose_name=_("attempts"))
+    rotated = models.BooleanField(null=True, blank=True, verbose_name=_("rotated"))
 
     objects = EventManager()
 
     class Meta:
+        verbose_name = _("integration event")
+        verbose_name_plural = _("integration events")
         ordering = ["-created_at", "-id"]
         # Used by the admin history inline and by the health endpoint (failures in 24 h).
         indexes = [
@@ -295,31 +310,35 @@ class Notice(models.Model):
     delivery fails (a mail outage), so it is never lost and delivered once."""
 
     class Kind(models.TextChoices):
-        REAUTH_REQUIRED = "reauth_required", "Needs reconnect"
+        REAUTH_REQUIRED = "reauth_required", _("Needs reconnect")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Gave up"
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Gave up")
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE,
-                                    related_name="notices")
-    kind = models.CharField(max_length=32, choices=Kind.choices)
-    error_code = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+                                    related_name="notices", verbose_name=_("integration"))
+    kind = models.CharField(max_length=32, choices=Kind.choices, verbose_name=_("kind"))
+    error_code = models.CharField(max_length=64, blank=True, verbose_name=_("error code"))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING,
+                              verbose_name=_("status"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
     # A delivery in progress holds the notice until then (a killed one's hold lapses).
-    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed until"))
     # The last failure's exception type (never its text: it may carry addresses or secrets).
-    last_error = models.CharField(max_length=200, blank=True)
-    recipients = models.PositiveSmallIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True, verbose_name=_("last error"))
+    recipients = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                  verbose_name=_("recipients"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     objects = NoticeQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
         ordering = ["-created_at", "-id"]
         indexes = [
             # Used by the notice sweep (deliver_notices): the few pending ones.
@@ -337,25 +356,32 @@ class ProviderBreaker(models.Model):
     per provider, shared by every process and machine."""
 
     class State(models.TextChoices):
-        CLOSED = "closed", "Working"
-        OPEN = "open", "Down: not asked, probed now and then"
+        CLOSED = "closed", _("Working")
+        OPEN = "open", _("Down: not asked, probed now and then")
 
-    provider = models.CharField(max_length=64, primary_key=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    provider = models.CharField(max_length=64, primary_key=True, verbose_name=_("provider"))
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED,
+                             verbose_name=_("state"))
     # Transient failures in a row across credentials, and how many distinct ones (while closed).
-    failures = models.PositiveIntegerField(default=0)
-    failing_credentials = models.JSONField(default=list, blank=True)
-    opened_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, verbose_name=_("failures"))
+    failing_credentials = models.JSONField(default=list, blank=True,
+                                           verbose_name=_("failing credentials"))
+    opened_at = models.DateTimeField(null=True, blank=True, verbose_name=_("opened at"))
     # No refresh asks the provider before this, but for one probe at a time.
-    retry_at = models.DateTimeField(null=True, blank=True)
-    probe_until = models.DateTimeField(null=True, blank=True)
+    retry_at = models.DateTimeField(null=True, blank=True, verbose_name=_("retry at"))
+    probe_until = models.DateTimeField(null=True, blank=True, verbose_name=_("probe until"))
     # How long the breaker stays open before the next probe (doubles while probes fail).
-    open_seconds = models.PositiveIntegerField(default=0)
-    last_error_code = models.CharField(max_length=64, blank=True)
+    open_seconds = models.PositiveIntegerField(default=0, verbose_name=_("open seconds"))
+    last_error_code = models.CharField(max_length=64, blank=True,
+                                       verbose_name=_("last error code"))
     # When the provider last recovered: transient failures before it are not held against a
     # credential (the 3-day escalation counts from here).
-    recovered_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    recovered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("recovered at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+
+    class Meta:
+        verbose_name = _("provider breaker")
+        verbose_name_plural = _("provider breakers")
 
     def __str__(self):
         return f"{self.provider}: {self.get_state_display()}"

@@ -10,6 +10,10 @@ INTEGRATIONS_NOTICE_ATTEMPTS run out (then it is kept as failed, logged at ERROR
 it). A delivery first claims its notice with one conditional UPDATE, so two sweeps never deliver
 the same notice; only a process killed between the adapter's send and the next write can leave
 a notice that is sent again, and its email carries the same Message-ID.
+
+A delivery often runs where no request says which language to write in (a worker, the sweep):
+the adapter renders each recipient's email in their language (`user_language`), whatever
+language the process has active.
 """
 
 import logging

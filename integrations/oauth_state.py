@@ -8,12 +8,17 @@ use and expires after ten minutes; at most a few are kept.
 import secrets
 import time
 
+from django.utils.translation import gettext_noop
+
 SESSION_KEY = "integrations_oauth_states"
 MAX_STATES = 5
 LIFETIME_SECONDS = 600
 
 
 class StateError(Exception):
+    """Why a callback's state is refused: its text in English (for the log), marked for
+    translation (the connect error page shows it translated: `gettext(str(exc))`)."""
+
     def __init__(self, message, status=403):
         self.status = status
         super().__init__(message)
@@ -46,14 +51,15 @@ def pop_state(request, state: str, provider_id: str) -> dict:
     flow = states.pop(state, None) if state else None
     request.session[SESSION_KEY] = states
     if not state:
-        raise StateError("The provider's answer has no state parameter.", status=400)
+        raise StateError(gettext_noop("The provider's answer has no state parameter."),
+                         status=400)
     if flow is None:
-        raise StateError("This sign-in answer does not belong to a connection you started here, "
-                         "or it was already used.")
+        raise StateError(gettext_noop("This sign-in answer does not belong to a connection you "
+                                      "started here, or it was already used."))
     if time.time() - flow["created"] > LIFETIME_SECONDS:
-        raise StateError("This sign-in took longer than 10 minutes and expired.")
+        raise StateError(gettext_noop("This sign-in took longer than 10 minutes and expired."))
     if flow["provider"] != provider_id:
-        raise StateError("This sign-in answer came back for a different provider.")
+        raise StateError(gettext_noop("This sign-in answer came back for a different provider."))
     if flow["user"] != str(request.user.pk):
-        raise StateError("This sign-in was started by another user.")
+        raise StateError(gettext_noop("This sign-in was started by another user."))
     return flow

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -132,8 +133,8 @@ def index(request):
 def connect(request, provider_id):
     provider = _provider_or_404(provider_id)
     if not provider.configured:
-        messages.error(request, f"{provider.name} is not available yet: an operator must "
-                                "configure it first.")
+        messages.error(request, gettext("{provider} is not available yet: an operator must "
+                                        "configure it first.").format(provider=provider.name))
         return redirect("integrations:index")
     adapter = get_adapter()
     integration_id = request.GET.get("integration")
@@ -145,7 +146,8 @@ def connect(request, provider_id):
     else:
         owner = adapter.owner_for(request)
         if owner is None or not adapter.can_connect(request, provider):
-            messages.error(request, f"You cannot connect {provider.name} here.")
+            messages.error(request, gettext("You cannot connect {provider} here.").format(
+                provider=provider.name))
             return redirect("integrations:index")
     verifier = oauth_client.new_code_verifier() if provider.pkce else None
     state = oauth_state.new_state(
@@ -165,22 +167,25 @@ def callback(request, provider_id):
     try:  # the state goes first: popped whatever happens next
         flow = oauth_state.pop_state(request, request.GET.get("state", ""), provider.id)
     except oauth_state.StateError as exc:
-        log.info("callback for %s rejected: %s", provider.id, exc)
-        return _connect_error(request, provider, "This sign-in link is not valid", str(exc),
-                              status=exc.status)
+        log.info("callback for %s rejected: %s", provider.id, exc)  # in English, for operators
+        return _connect_error(request, provider, gettext("This sign-in link is not valid"),
+                              gettext(str(exc)), status=exc.status)
     done = flow.get("next") or reverse("integrations:index")
 
     error = request.GET.get("error")
     if error == "access_denied":
-        messages.info(request, f"You declined to connect {provider.name}. Nothing was changed.")
+        messages.info(request, gettext("You declined to connect {provider}. Nothing was "
+                                       "changed.").format(provider=provider.name))
         return redirect(done)
     if error or not request.GET.get("code"):
         if error:
             log.warning("callback from %s carried error %r: %r", provider.id, _provider_words(
                 error, 64), _provider_words(request.GET.get("error_description", "")))
-        what = f"{provider.name} answered with an error" if error else f"{provider.name} sent no code"
-        return _connect_error(request, provider, "The connection did not go through",
-                              f"{what}. Nothing was changed; please try again.", status=400)
+        what = (gettext("{provider} answered with an error. Nothing was changed; please try "
+                        "again.") if error else
+                gettext("{provider} sent no code. Nothing was changed; please try again."))
+        return _connect_error(request, provider, gettext("The connection did not go through"),
+                              what.format(provider=provider.name), status=400)
 
     try:
         token = oauth_client.exchange_code(provider, request.GET["code"], redirect_uri(provider),
@@ -191,24 +196,26 @@ def callback(request, provider_id):
         log.warning("code exchange with %s failed (%s): %s: %s", provider.id, exc.kind, exc.code,
                     exc.message)
         return _connect_error(
-            request, provider, "The connection did not go through",
-            f"{provider.name} did not give us a usable answer. Nothing was stored; please try "
-            "again.",
+            request, provider, gettext("The connection did not go through"),
+            gettext("{provider} did not give us a usable answer. Nothing was stored; please try "
+                    "again.").format(provider=provider.name),
             status=400 if exc.kind != "transient" else 502)
 
     if not token.refresh_token:
         return _connect_error(
-            request, provider, "Lasting access was not granted",
-            f"{provider.name} did not grant offline access, so the connection would stop working "
-            "within the hour. Nothing was stored. Please try again and approve every requested "
-            "permission on the consent screen.", status=400)
+            request, provider, gettext("Lasting access was not granted"),
+            gettext("{provider} did not grant offline access, so the connection would stop "
+                    "working within the hour. Nothing was stored. Please try again and approve "
+                    "every requested permission on the consent screen.").format(
+                provider=provider.name), status=400)
 
     granted = token.scopes if token.scopes is not None else list(provider.scopes)
     if missing := provider.missing_scopes(granted):
         return _connect_error(
-            request, provider, "Some permissions were not granted",
-            f"{provider.name} needs these permissions to work; nothing was stored. Please try "
-            "again and leave them ticked on the consent screen.", status=400, missing=missing)
+            request, provider, gettext("Some permissions were not granted"),
+            gettext("{provider} needs these permissions to work; nothing was stored. Please try "
+                    "again and leave them ticked on the consent screen.").format(
+                provider=provider.name), status=400, missing=missing)
 
     try:
         identity = oauth_client.userinfo(provider, token.access_token)
@@ -216,26 +223,29 @@ def callback(request, provider_id):
         log.warning("userinfo from %s failed (%s): %s: %s", provider.id, exc.kind, exc.code,
                     exc.message)
         return _connect_error(
-            request, provider, "The connection did not go through",
-            f"We could not read which {provider.name} account this is. Nothing was stored; "
-            "please try again.", status=502)
+            request, provider, gettext("The connection did not go through"),
+            gettext("We could not read which {provider} account this is. Nothing was stored; "
+                    "please try again.").format(provider=provider.name), status=502)
 
     adapter = get_adapter()
     owner = next((o for o in adapter.owners_for(request.user) if str(o.pk) == flow.get("owner")),
                  None)
     if owner is None:  # no longer a member of the team the connection was started for
         return _connect_error(
-            request, provider, "The connection did not go through",
-            "You can no longer connect accounts for the team you started this for. Nothing was "
-            "stored.", status=403)
+            request, provider, gettext("The connection did not go through"),
+            gettext("You can no longer connect accounts for the team you started this for. "
+                    "Nothing was stored."), status=403)
     integration, created = tokens.store_grant(owner, provider, identity, token, granted,
                                               user=request.user)
     wanted = flow.get("integration")
     if wanted and wanted != integration.pk:
-        messages.warning(request, f"You connected {integration.display_name}, a different "
-                                  "account than the one that needed reconnecting.")
-    verb = "Connected" if created else "Reconnected"
-    messages.success(request, f"{verb} {provider.name}: {integration.display_name}.")
+        messages.warning(request, gettext("You connected {account}, a different account than "
+                                          "the one that needed reconnecting.").format(
+            account=integration.display_name))
+    done_words = (gettext("Connected {provider}: {account}.") if created
+                  else gettext("Reconnected {provider}: {account}."))
+    messages.success(request, done_words.format(provider=provider.name,
+                                                account=integration.display_name))
     return redirect(adapter.connect_redirect_url(request, integration, created, flow.get("next")))
 
 
@@ -246,8 +256,10 @@ def disconnect(request, integration_id):
     integration = integration_or_404(request, integration_id, "disconnect")
     revoked = tokens.disconnect(integration, user=request.user)
     name = registry.name_of(integration.provider)
-    extra = "" if revoked else " (tokens deleted here; the provider was not asked to revoke them)"
-    messages.success(request, f"Disconnected {name}: {integration.display_name}{extra}.")
+    words = (gettext("Disconnected {provider}: {account}.") if revoked else
+             gettext("Disconnected {provider}: {account} (tokens deleted here; the provider was "
+                     "not asked to revoke them)."))
+    messages.success(request, words.format(provider=name, account=integration.display_name))
     return redirect("integrations:index")
 
 
@@ -260,13 +272,16 @@ def remove(request, integration_id):
     integration = integration_or_404(request, integration_id, "remove")
     name = registry.name_of(integration.provider)
     if integration.status != Integration.Status.DISCONNECTED:
-        messages.error(request, f"Disconnect {name}: {integration.display_name} before removing it.")
+        messages.error(request, gettext("Disconnect {provider}: {account} before removing "
+                                        "it.").format(provider=name,
+                                                      account=integration.display_name))
         return redirect("integrations:index")
     label = integration.display_name or integration.external_id
     pk, provider_id = integration.pk, integration.provider
     integration.delete()
     log.info("integration %s (%s) removed by its owner", pk, provider_id)
-    messages.success(request, f"Removed {name}: {label} and the data synced from it.")
+    messages.success(request, gettext("Removed {provider}: {account} and the data synced from "
+                                      "it.").format(provider=name, account=label))
     return redirect("integrations:index")
 
 

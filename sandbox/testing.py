@@ -17,21 +17,29 @@ from .conf import provider_declaration
 
 
 class _FormParser(HTMLParser):
-    """Collects the consent form's inputs (hidden fields, CSRF token, checked scopes)."""
+    """Collects the consent form's inputs (hidden fields, CSRF token, checked scopes), not those
+    of the other forms a host's layout puts on the page (its language switcher, its log-out)."""
 
     def __init__(self):
         super().__init__()
         self.fields = []
+        self.inside = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag != "input" or not attrs.get("name"):
+        if tag == "form":
+            self.inside = attrs.get("id") == "authorizationForm"
+        if tag != "input" or not attrs.get("name") or not self.inside:
             return
         if attrs.get("type") == "checkbox" and "checked" not in attrs:
             return
         if attrs.get("type") == "submit":
             return
         self.fields.append((attrs["name"], attrs.get("value") or ""))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
 
 
 class Sandbox:

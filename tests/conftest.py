@@ -187,3 +187,13 @@ def fresh_process_caches():
     yield
     breaker.forget()
     clock.forget()
+
+
+@pytest.fixture(autouse=True)
+def default_language_after_each_test():
+    """A request in German leaves German active in its thread (LocaleMiddleware activates a
+    language for each request and leaves it): the next test starts in the default language."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()

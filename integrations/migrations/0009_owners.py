@@ -8,12 +8,38 @@ integrations names, in INTEGRATIONS_OWNER_FROM_USER, the function that finds a u
 demo host: the user's own team); without it the migration stops and says so.
 """
 
+import importlib
+import pkgutil
+
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.migrations.loader import MigrationLoader
 from django.utils.module_loading import import_string
 
 OWNER_MODEL = getattr(settings, "INTEGRATIONS_OWNER_MODEL", "") or settings.AUTH_USER_MODEL
+
+
+def creating_migration(model: str) -> tuple[str, str]:
+    """The migration of a team model's app that creates the model (it may come in a later
+    migration of its app than the first), else the app's first. Not the app's latest: that moves
+    on with every new migration of the app, and Django then refuses a database that applied this
+    migration before it (InconsistentMigrationHistory)."""
+    app_label, model_name = model.split(".")
+    package, _explicit = MigrationLoader.migrations_module(app_label)
+    if not package:  # the app's migrations are turned off (MIGRATION_MODULES)
+        return app_label, "__first__"
+    try:
+        modules = sorted(info.name for info in pkgutil.iter_modules(
+            importlib.import_module(package).__path__) if not info.name.startswith("_"))
+    except ImportError:
+        return app_label, "__first__"
+    for name in modules:
+        migration = getattr(importlib.import_module(f"{package}.{name}"), "Migration", None)
+        if any(isinstance(op, migrations.CreateModel) and op.name.lower() == model_name.lower()
+               for op in getattr(migration, "operations", ())):
+            return app_label, name
+    return app_label, "__first__"
 
 
 def owners_are_their_users(apps, schema_editor):
@@ -46,10 +72,11 @@ class Migration(migrations.Migration):
     dependencies = [
         ("integrations", "0008_faults"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        # A team model may come in a later migration of its app than the first: all of them.
+        # A team model may come in a later migration of its app than the first: the one that
+        # creates it.
         migrations.swappable_dependency(OWNER_MODEL)
         if OWNER_MODEL.lower() == settings.AUTH_USER_MODEL.lower()
-        else (OWNER_MODEL.split(".")[0], "__latest__"),
+        else creating_migration(OWNER_MODEL),
     ]
 
     operations = [

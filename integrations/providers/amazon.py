@@ -1,6 +1,8 @@
 """Login with Amazon, for the Amazon Ads API. INTEGRATIONS_PROVIDERS["amazon"]["region"] (NA, EU
 or FE) picks the authorization and token hosts."""
 
+from django.utils.translation import gettext_noop
+
 OPTIONS = ("region",)
 REGIONS = {
     "NA": ("https://www.amazon.com/ap/oa", "https://api.amazon.com/auth/o2/token"),
@@ -22,5 +24,5 @@ def declare(options):
         "userinfo_url": "https://api.amazon.com/user/profile",
         "id_field": "user_id",
         "name_field": "email",
-        "description": "Amazon Ads campaign management.",
+        "description": gettext_noop("Amazon Ads campaign management."),
     }

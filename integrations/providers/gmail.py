@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from .google import GOOGLE
 
 FAMILY = "google"
@@ -10,5 +12,5 @@ def declare(options):
         "scopes": ("https://mail.google.com/", "openid", "email"),
         "required_scopes": ("https://mail.google.com/",),
         "mail": True,
-        "description": "Read and send mail over IMAP/SMTP (XOAUTH2).",
+        "description": gettext_noop("Read and send mail over IMAP/SMTP (XOAUTH2)."),
     }

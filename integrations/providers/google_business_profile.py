@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_noop
+
 from .google import GOOGLE
 
 FAMILY = "google"
@@ -11,5 +13,5 @@ def declare(options):
         "scopes": (GBP_SCOPE, "openid", "email"),
         "required_scopes": (GBP_SCOPE,),
         "syncs": "gbp",
-        "description": "Locations, daily performance metrics and reviews.",
+        "description": gettext_noop("Locations, daily performance metrics and reviews."),
     }

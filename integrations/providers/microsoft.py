@@ -1,6 +1,8 @@
 """Microsoft identity platform (v2.0). INTEGRATIONS_PROVIDERS["microsoft"]["tenant"] picks the
 tenant: "common" (any account, the default), "organizations", "consumers" or a tenant id."""
 
+from django.utils.translation import gettext_noop
+
 OPTIONS = ("tenant",)
 
 
@@ -20,5 +22,5 @@ def declare(options):
         # Microsoft rotates refresh tokens on every refresh; it has no revocation endpoint.
         "rotates_refresh_tokens": True,
         "mail": True,
-        "description": "Outlook mail through Microsoft Graph or IMAP/SMTP (XOAUTH2).",
+        "description": gettext_noop("Outlook mail through Microsoft Graph or IMAP/SMTP (XOAUTH2)."),
     }

@@ -95,3 +95,24 @@ def test_it_names_and_reaches_users_through_the_adapter(db, owner, django_user_m
     assert adapter.user_email(owner) == "alice@example.com"
     assert adapter.user_email(django_user_model(username="x", email="not an address")) == ""
     assert adapter.user_search_fields() == ["connected_by__username", "connected_by__email"]
+
+
+class GermanNotices(TeamAdapter):
+    def user_language(self, user):
+        return "de"
+
+
+def test_it_writes_the_notice_in_the_language_the_adapter_names(db, owner, make_integration,
+                                                                 settings,
+                                                                 django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from integrations import tokens
+    from integrations.adapter import DefaultAdapter
+
+    assert DefaultAdapter().user_language(owner) == settings.LANGUAGE_CODE  # the site's
+    settings.INTEGRATIONS_ADAPTER = f"{__name__}.GermanNotices"
+    integration = make_integration(owner, "sandbox")
+    with django_capture_on_commit_callbacks(execute=True):
+        tokens.mark_reauth_required(integration, "invalid_grant", "revoked")
+    assert mail.outbox[0].body.startswith("Guten Tag alice,")

@@ -1,10 +1,10 @@
 """The pages and the notice email in German: the product's own words are translated.
 
-The demo host has no LocaleMiddleware yet, so the language is activated around the request
-(`translation.override`), as the middleware would for a German browser. Only the product's
-markup (`<div class="stay-connected">`) is read: the host's layout is the host's. Words that
-still come from code not yet marked for translation (the models' status labels, provider names
-and descriptions, the views' messages) are not looked for.
+The demo host chooses each request's language with LocaleMiddleware: here the language cookie
+the site's switcher sets (tests/integrations/test_browser_german.py clicks the switcher). Only
+the product's markup (`<div class="stay-connected">`) is read: the host's layout is the host's.
+Provider names are names, not looked for. The email is written in its recipient's language,
+whatever the process has active.
 """
 
 import re
@@ -12,6 +12,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone, translation
 
@@ -68,7 +69,9 @@ def logged_in(client, owner):
 
 
 @pytest.fixture
-def german():
+def german(client):
+    """The client asks for German (the switcher's cookie); code run outside a request too."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
     with translation.override("de"):
         yield
 
@@ -105,9 +108,9 @@ def test_it_dates_the_page_in_the_users_language(db, logged_in, owner, make_inte
     integration = make_integration(owner, "sandbox")
     Integration.objects.filter(pk=integration.pk).update(
         created_at=timezone.now().replace(year=2026, month=3, day=5, hour=12))
-    with translation.override("de"):
-        assert "5. März 2026" in product_text(logged_in.get("/integrations/"))
     assert "March 5, 2026" in product_text(logged_in.get("/integrations/"))  # English by default
+    logged_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "de"
+    assert "5. März 2026" in product_text(logged_in.get("/integrations/"))
 
 
 def test_it_shows_the_gbp_page_in_german(db, logged_in, owner, make_integration, german):
@@ -136,7 +139,9 @@ def test_it_says_when_in_german():
 
 
 def test_it_emails_the_owner_in_german(db, owner, make_integration,
-                                       django_capture_on_commit_callbacks, german):
+                                       django_capture_on_commit_callbacks):
+    owner.language = "de"  # chosen with the site's switcher
+    owner.save()
     integration = make_integration(owner, "sandbox", display_name="laden@example.com")
     with django_capture_on_commit_callbacks(execute=True):
         assert tokens.mark_reauth_required(integration, "invalid_grant", "revoked")
@@ -150,3 +155,41 @@ def test_it_emails_the_owner_in_german(db, owner, make_integration,
     assert "Sie erhalten diese E-Mail nur einmal" in message.body
     for english in ("Hello", "Reconnect", "stopped working", "You are receiving", "says our"):
         assert english not in message.subject + message.body, english
+
+
+def test_it_emails_each_recipient_in_their_own_language(db, owner, make_integration,
+                                                       django_capture_on_commit_callbacks):
+    """Written for the recipient, not in the language that happens to be active (a German
+    request, a worker): alice chose no language, so hers is the site's, English."""
+    integration = make_integration(owner, "sandbox", display_name="laden@example.com")
+    with translation.override("de"), django_capture_on_commit_callbacks(execute=True):
+        assert tokens.mark_reauth_required(integration, "invalid_grant", "revoked")
+    message = mail.outbox[0]
+    assert message.body.startswith(f"Hello {owner.get_username()},")
+    assert "Guten Tag" not in message.body
+
+
+def test_it_words_the_last_sync_in_the_readers_language(db, logged_in, owner, make_integration,
+                                                        german):
+    from gbp.models import GbpSyncState
+    from gbp.result import SYNCED
+
+    counts = {"total": 1200, "updated": 3, "metric_values": 36000, "reviews": 5, "removed": 0,
+              "calls": 1250}
+    integration = make_integration(owner, "sandbox", last_sync_status="ok",
+                                   last_synced_at=timezone.now(),
+                                   last_sync_message=SYNCED.format(**counts))
+    GbpSyncState.objects.create(integration=integration, last_summary=counts)
+    text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
+    assert ("1.200 Standort(e) synchronisiert: 3 aktualisiert, 36.000 Messwert(e) und "
+            "5 Rezension(en) geschrieben, 0 entfernt; 1.250 API-Aufruf(e).") in text
+    assert "Synced" not in text
+
+
+def test_it_shows_the_stored_words_of_a_sync_from_before_the_counts(db, logged_in, owner,
+                                                                     make_integration):
+    integration = make_integration(owner, "sandbox", last_sync_status="ok",
+                                   last_synced_at=timezone.now(),
+                                   last_sync_message="Synced 2 location(s): 2 updated.")
+    text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
+    assert "Synced 2 location(s): 2 updated." in text

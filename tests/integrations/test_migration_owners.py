@@ -62,3 +62,17 @@ def test_it_keeps_every_row_when_integrations_become_owned():
     assert GbpAccount.objects.get(integration=moved).account_name == "Old Bakery"
     assert GbpLocation.objects.get(integration=moved).title == "Old Street"
     assert GbpDailyMetric.objects.get().value == 7 and GbpReview.objects.get().comment == "Hi"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_lets_the_team_model_app_add_migrations_after_it():
+    """0009 depends on the migration that creates the team model, not on its app's latest: a
+    database that applied 0009 takes a later migration of the team's app (accounts 0003, the
+    user's language) without Django refusing its history."""
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0002_teams")])  # as before accounts 0003 existed
+    loader = MigrationExecutor(connection).loader
+    assert ("integrations", "0009_owners") in loader.applied_migrations
+    assert ("accounts", "0003_user_language") not in loader.applied_migrations
+    loader.check_consistent_history(connection)  # raises InconsistentMigrationHistory if not
+    migrate(loader.graph.leaf_nodes())
