@@ -163,10 +163,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # another: just over the longest task's time limit (refresh_batch: 960 s), so a killed worker's
 # batches come back in minutes; no countdown is longer (the GBP day goes out in 10-minute waves).
 # Workers look for such messages every 10 s (kombu's default looks only every tenth time, so a
-# killed worker's batch could wait 100 s more).
+# killed worker's batch could wait 100 s more), under a lock a worker killed while holding it
+# keeps for 30 s (kombu's default: 300 s with no restore at all).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=1200),
-    "unacked_restore_throttle": 1,
+    "unacked_restore_throttle": 1, "unacked_mutex_expire": 30,
     "socket_timeout": 10, "socket_connect_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 3, "interval_start": 0.2,
                                     "interval_step": 0.5, "interval_max": 2}

@@ -17,21 +17,25 @@ from integrations.models import Integration, Notice, OAuthCredential
 from sandbox import ops
 from sandbox.faults import in_flight
 from tests.conftest import create_integration, need
-from tests.workers.processes import Worker, product_env, redis_reachable, redis_url, wait_until
+from tests.faults.harness import OwnRedis
+from tests.workers.processes import Worker, product_env, redis_url, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.redis, pytest.mark.timeout(600)]
 DUE = 32
 
 
 @pytest.fixture
-def env(sandbox, settings):
+def env(sandbox, settings, tmp_path):
     url = redis_url()
     need(bool(url), "no REDIS_URL: the worker fault tests run in the PostgreSQL + Redis pass")
-    need(redis_reachable(url), f"Redis is not reachable at {url}")
+    # A Redis of its own: kombu's restore lock is one per Redis database, and another test's
+    # killed worker may hold the shared one.
+    redis = OwnRedis(tmp_path).start()
     # A short lease too: the redelivered batch waits out the killed holder's leases first.
-    return product_env(sandbox, settings, CELERY_VISIBILITY_TIMEOUT=10,
+    yield product_env(sandbox, settings, REDIS_URL=redis.url, CELERY_VISIBILITY_TIMEOUT=10,
                        INTEGRATIONS_REFRESH_LOCK_SECONDS=10, INTEGRATIONS_REFRESH_BATCH_SIZE=DUE,
                        INTEGRATIONS_REFRESH_BATCH_CONCURRENCY=16)
+    redis.kill()
 
 
 @pytest.fixture
