@@ -1,10 +1,15 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import check_for_language, gettext
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
+
+from integrations.security import page_headers
 
 from .forms import SignupForm
 
@@ -33,3 +38,16 @@ def set_language(request):
         request.user.language = code
         request.user.save(update_fields=["language"])
     return response
+
+
+@page_headers
+@never_cache
+@login_required
+@require_GET
+def api_demo(request):
+    """A frontend that uses only the JSON API (accounts/api_demo.js): what a single-page app
+    does, served by the demo host (mounted when the API is: django-ninja installed)."""
+    return render(request, "accounts/api_demo.html", {
+        "api_root": reverse("integrations:api:api-root"),
+        "docs_url": reverse("integrations:api:openapi-view"),
+    })

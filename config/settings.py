@@ -6,6 +6,7 @@ sandbox is not mounted. `make run` turns DEBUG and the sandbox on for the embedd
 """
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 
 import environ
@@ -41,6 +42,9 @@ INSTALLED_APPS = [
     "integrations",
     "gbp",
 ]
+# The JSON API (integrations/api/, the `api` extra): its reference page's static files.
+if find_spec("ninja") is not None:
+    INSTALLED_APPS.append("ninja")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

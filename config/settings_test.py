@@ -52,3 +52,8 @@ INTEGRATIONS_RETRY_AFTER_CAP_SECONDS = 0.5
 # Tests measure behaviour, not Google's quota: the GBP rate limiter paces at 1,000 requests a
 # second here (the limiter's own tests and the quota tests set their rates).
 GBP_QUOTA_PER_MINUTE = 60_000
+# The JSON API's throttles count in a cache of their own here, emptied before each test
+# (tests/conftest.py): a user id a previous test used starts with no history.
+CACHES = {**CACHES, "api-throttle": {  # noqa: F405
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}}
+INTEGRATIONS_API_THROTTLE_CACHE = "api-throttle"

@@ -6,7 +6,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from django.views.generic import RedirectView
 
-from accounts.views import set_language
+from accounts.views import api_demo, set_language
+from integrations.urls import API_MOUNTED
 
 FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
            '<circle cx="5" cy="8" r="3.5" fill="none" stroke="#0969da" stroke-width="2"/>'
@@ -36,6 +37,10 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("integrations/gbp/", include("gbp.urls")),
 ]
+
+if API_MOUNTED:
+    # A page that uses only the JSON API (integrations/api/), as a single-page frontend would.
+    urlpatterns.append(path("api-demo/", api_demo, name="api_demo"))
 
 if settings.SANDBOX_ENABLED:
     # The sandbox provider is a separate app, mounted only when enabled (never in production).

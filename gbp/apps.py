@@ -14,6 +14,11 @@ class GbpConfig(AppConfig):
         from . import receivers  # noqa: F401  (connects the signal receivers)
         from .providers import CONSUMER
 
+        def api_router():  # imported only by the core's API (django-ninja, the `api` extra)
+            from .api import router
+
+            return router
+
         def enqueue_sync(integration_id):
             from .tasks import enqueue_sync as enqueue
 
@@ -24,6 +29,7 @@ class GbpConfig(AppConfig):
             detail_url=lambda integration: reverse("gbp:detail", args=[integration.pk]),
             sync_url=lambda integration: reverse("gbp:sync", args=[integration.pk]),
             enqueue_sync=enqueue_sync,
+            api_router=api_router,
             schedules=(consumers.Schedule(
                 "Google Business Profile sync (daily)", "gbp.tasks.sync_all",
                 crontab={"minute": "0", "hour": "3"}),),

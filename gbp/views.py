@@ -112,8 +112,8 @@ def detail(request, integration_id):
                 for action in ACTIONS},
         "panels": _location_panels(integration),
         "events": integration.events.all()[:10],
-        "sync": _progress(state),
-        "synced": _synced(integration, state),
+        "sync": progress(state),
+        "synced": synced(integration, state),
     }
     return render(request, "gbp/detail.html", context)
 
@@ -135,7 +135,7 @@ def sync(request, integration_id):
     unclaimed = sync_state.is_unclaimed(sync_state.get(integration.pk), clicked)
     allowed, state = sync_state.request_now(integration.pk)
     if not allowed:
-        messages.info(request, _not_now(state))
+        messages.info(request, not_now(state))
         return redirect("gbp:detail", integration.pk)
     if unclaimed:
         log.warning("integration %s: a queued GBP sync was not picked up by a worker within %s s; "
@@ -159,12 +159,12 @@ def sync(request, integration_id):
 def sync_status(request, integration_id):
     """The sync's progress for the detail page's poll: {"syncing", "text", "done", "total"}."""
     integration, _provider = _own_gbp_integration(request, integration_id)
-    progress = _progress(GbpSyncState.objects.filter(integration=integration).first())
-    return JsonResponse({key: progress[key] for key in ("syncing", "text", "done", "total")})
+    now = progress(GbpSyncState.objects.filter(integration=integration).first())
+    return JsonResponse({key: now[key] for key in ("syncing", "text", "done", "total")})
 
 
-def _progress(state) -> dict:
-    """How the sync is doing, in words of the page's language (the page and its poll)."""
+def progress(state) -> dict:
+    """How the sync is doing, in words of the page's language (the page, its poll, the API)."""
     syncing = sync_state.is_syncing(state)
     done, total = (state.locations_done, state.locations_total) if state else (0, 0)
     counts = {"done": _count(done), "total": _count(total)}
@@ -201,7 +201,7 @@ def _progress(state) -> dict:
     return {"syncing": syncing, "text": text, "done": done, "total": total}
 
 
-def _synced(integration, state) -> str:
+def synced(integration, state) -> str:
     """What the last sync did, when it succeeded: worded from its counts in the page's language
     (a sync from before the counts were kept shows the sentence stored with the integration)."""
     if integration.last_sync_status != Integration.SyncStatus.OK:
@@ -213,7 +213,7 @@ def _synced(integration, state) -> str:
         return integration.last_sync_message
 
 
-def _not_now(state) -> str:
+def not_now(state) -> str:
     if sync_state.is_syncing(state):
         return gettext("A sync of this account is already under way; this page shows its "
                        "progress.")

@@ -34,7 +34,7 @@ from .providers import registry
 log = logging.getLogger(__name__)
 
 # What a request may do to an integration (DefaultAdapter.can_act).
-ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync")
+ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync", "refresh")
 # The session key of the owner a user chose to act for (DefaultAdapter.owner_for).
 OWNER_SESSION_KEY = "integrations_owner"
 # What a refused action says (the 403); a host's own action gets the general sentence.
@@ -44,6 +44,7 @@ REFUSED = {
     "disconnect": _("You may not disconnect this integration."),
     "remove": _("You may not remove this integration."),
     "sync": _("You may not sync this integration."),
+    "refresh": _("You may not renew this integration's access."),
 }
 
 
@@ -71,6 +72,7 @@ class DefaultAdapter:
     who is told, and how        notice_recipients, send_notice, render_notice_email,
                                 notice_context, reconnect_url
     where a connect lands       connect_redirect_url
+    who calls the JSON API      api_authenticate (default: nobody but a session)
     ==========================  ===============================================================
     """
 
@@ -242,6 +244,17 @@ class DefaultAdapter:
         """Where the browser goes after a successful connect or reconnect. Default: the `next`
         the connect link carried (checked to stay on this site), else the integrations page."""
         return next_url or reverse("integrations:index")
+
+    # --- The JSON API ------------------------------------------------------------------------
+
+    def api_authenticate(self, request):
+        """The user a JSON API request without a session acts as, from a credential the host
+        issues (`Authorization: Bearer <token>`, read from `request.headers`), or None. Default:
+        None, so only a session (with its CSRF token for a state change) is accepted. A user
+        returned here becomes `request.user` for the request: the owner methods above then
+        answer for it as for a session. Such a request needs no CSRF token (a browser does not
+        attach the header by itself)."""
+        return None
 
 
 def _is_field(model, name) -> bool:

@@ -182,3 +182,20 @@ def check_sqlite_writers(app_configs, **kwargs):
                              '"IMMEDIATE", "timeout": 20} (or PostgreSQL in production).',
                         id="integrations.W006")]
     return []
+
+
+@register()
+def check_api_docs_assets(app_configs, **kwargs):
+    """The JSON API's reference page (api/v1/docs) takes Swagger UI from this site's static
+    files only when "ninja" is an installed app; else from a CDN, which the pages' policy
+    (INTEGRATIONS_CONTENT_SECURITY_POLICY: scripts from this site only) refuses."""
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    if find_spec("ninja") is None or apps.is_installed("ninja"):
+        return []
+    return [Warning("django-ninja is installed (the JSON API is mounted) but \"ninja\" is not in "
+                    "INSTALLED_APPS: its reference page would load Swagger UI from a CDN, which "
+                    "the pages' Content-Security-Policy blocks.",
+                    hint='Add "ninja" to INSTALLED_APPS.', id="integrations.W007")]

@@ -18,6 +18,12 @@ DEFAULTS = {
     "INTEGRATIONS_BASE_URL": "",
     # Seconds, every outbound call.
     "INTEGRATIONS_HTTP_TIMEOUT": 10.0,
+    # Mail (integrations.mail): seconds for each socket operation of an IMAP or SMTP session,
+    # attempts at reaching a server (backing off between them), and the CA bundle its
+    # certificate is checked against ("": the system's).
+    "INTEGRATIONS_MAIL_TIMEOUT": 10.0,
+    "INTEGRATIONS_MAIL_CONNECT_ATTEMPTS": 3,
+    "INTEGRATIONS_MAIL_CA_FILE": "",
     # Just-in-time window: a token expiring sooner than this is refreshed before use.
     "INTEGRATIONS_REFRESH_BUFFER_SECONDS": 300,
     "INTEGRATIONS_REFRESH_ATTEMPTS": 3,
@@ -79,6 +85,18 @@ DEFAULTS = {
     # from NOTICE_RETRY_SECONDS (doubling, at most a day apart), then kept as failed for admin.
     "INTEGRATIONS_NOTICE_ATTEMPTS": 12,
     "INTEGRATIONS_NOTICE_RETRY_SECONDS": 60,
+    # The JSON API (integrations.api, installed with the `api` extra): where the callback of a
+    # connect started through it returns the browser, with the outcome in the query (a
+    # frontend's URL; "" for the integrations page). A connect's `return_to` may name a path on
+    # this site or another URL on this one's origin.
+    "INTEGRATIONS_API_RETURN_URL": "",
+    # Per-user limits of the API's costly actions ("N/s", "N/min", "N/h", "N/day"): a forced
+    # refresh asks the provider, a connect start writes a state, a Sync now queues a sync (which
+    # has its own per-account interval too, GBP_SYNC_NOW_MIN_INTERVAL).
+    "INTEGRATIONS_API_THROTTLE_RATES": {"refresh": "6/min", "connect": "20/min",
+                                        "sync": "10/min"},
+    # The cache alias those throttles count in (shared by every process when it is Redis).
+    "INTEGRATIONS_API_THROTTLE_CACHE": "default",
 }
 
 # Sent with `name` when one of our settings changes (tests); caches listen to it.

@@ -10,7 +10,12 @@ show or schedule:
         sync_url=lambda i: reverse("gbp:sync", args=[i.pk]),       # "Sync now" (POST)
         enqueue_sync=lambda integration_id: ...,     # admin's "Sync now" action
         schedules=[...],                             # beat entries, see setup_schedules
+        api_router=lambda: gbp.api.router,           # its JSON API endpoints (a ninja Router)
     ))
+
+`api_router` is a function so that django-ninja (the optional `api` extra) is imported only by
+the core's API, when it is installed and mounted: the core mounts each consumer's router at the
+API's root (its paths are `/integrations/{integration_id}/...`).
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +44,7 @@ class Consumer:
     sync_url: Callable | None = None
     enqueue_sync: Callable | None = None
     schedules: tuple[Schedule, ...] = ()
+    api_router: Callable | None = None
 
     def handles(self, provider) -> bool:
         return provider is not None and provider.syncs == self.name

@@ -51,3 +51,22 @@ class OperatorError(OAuthError):
 
 class TransientError(OAuthError):
     kind = ErrorKind.TRANSIENT
+
+
+# A mailbox refusing a token the token service holds as good (integrations.mail): the grant
+# works, but the mail server will not let it in (IMAP disabled, SMTP AUTH off, a token for the
+# wrong resource or without the mail scope). Neither a re-auth nor our configuration.
+MAILBOX_REFUSED = "mailbox_refused"
+
+
+class MailError(Exception):
+    """An IMAP or SMTP session that could not be had: `kind` says who can fix it (transient,
+    operator, or MAILBOX_REFUSED), `code` what happened. Its text is ours: host, port and code,
+    never a token, an XOAUTH2 string or a server's reply to one."""
+
+    def __init__(self, integration_id, kind: str, code: str, message: str = ""):
+        self.integration_id = integration_id
+        self.kind = kind
+        self.code = code
+        self.message = message or code
+        super().__init__(f"integration {integration_id}: {code}: {self.message}")

@@ -213,6 +213,8 @@ class IntegrationEvent(models.Model):
         REFRESH = "refresh", _("Token refresh")
         STATUS = "status", _("Status change")
         SYNC = "sync", _("Sync")
+        # A mailbox login (integrations.mail): recorded when its outcome changes.
+        MAIL = "mail", _("Mailbox login")
 
     class Outcome(models.TextChoices):
         # A failed refresh's outcome is its ErrorKind (same values).

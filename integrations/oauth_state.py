@@ -25,7 +25,7 @@ class StateError(Exception):
 
 
 def new_state(request, provider_id, *, code_verifier, next_url="", integration_id=None,
-              owner_id=None) -> str:
+              owner_id=None, api_return="") -> str:
     state = secrets.token_urlsafe(32)
     states = dict(request.session.get(SESSION_KEY, {}))
     states[state] = {
@@ -38,6 +38,9 @@ def new_state(request, provider_id, *, code_verifier, next_url="", integration_i
         # Whose integration it becomes: the owner the user acted for when the flow began (a
         # switch of owner in another tab meanwhile changes nothing).
         "owner": None if owner_id is None else str(owner_id),
+        # Started through the JSON API: the callback returns the browser to this frontend URL
+        # with the outcome in its query, instead of a page of ours with a message.
+        "api_return": api_return,
     }
     # Keep the newest few: an abandoned tab should not grow the session forever.
     newest = sorted(states.items(), key=lambda kv: kv[1]["created"])[-MAX_STATES:]

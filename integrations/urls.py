@@ -1,3 +1,5 @@
+from importlib.util import find_spec
+
 from django.urls import path
 
 from . import views
@@ -14,3 +16,11 @@ urlpatterns = [
     path("<int:integration_id>/disconnect/", views.disconnect, name="disconnect"),
     path("<int:integration_id>/remove/", views.remove, name="remove"),
 ]
+
+# The JSON API (integrations/api/, `api/v1/...`), mounted when django-ninja (the `api` extra) is
+# installed.
+API_MOUNTED = find_spec("ninja") is not None
+if API_MOUNTED:
+    from .api.urls import urlpatterns as api_urlpatterns
+
+    urlpatterns += api_urlpatterns

@@ -13,13 +13,12 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from . import consumers, display, health as health_report, metrics as fleet_metrics
-from . import oauth_client, oauth_state, tokens
+from . import flow, oauth_client, oauth_state, tokens
 from .adapter import ACTIONS, get_adapter, integration_or_404
 from .conf import settings
 from .models import Integration, IntegrationEvent
@@ -44,22 +43,18 @@ def _provider_or_404(provider_id):
     return provider
 
 
-def redirect_uri(provider) -> str:
-    """Built from the configured base URL, never from the request's Host header."""
-    return settings.INTEGRATIONS_BASE_URL + reverse("integrations:callback", args=[provider.id])
+# Shared with the JSON API (integrations.flow); the names the views always had.
+redirect_uri = flow.redirect_uri
+_safe_next = flow.safe_next
 
 
-def _safe_next(request, candidate) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ) and candidate.startswith("/") and not candidate.startswith("//"):
-        return candidate
-    return ""
-
-
-def _connect_error(request, provider, title, message, *, status, missing=()):
+def _connect_error(request, provider, title, message, *, status, code, started=None,
+                   missing=()):
     """The page a failed connect ends on: plain words only. What the provider said (its error
-    code and text) goes to the log, never to this page."""
+    code and text) goes to the log, never to this page. A flow the API started (`started`, its
+    state) goes back to its frontend instead, with `outcome=error&code=<code>`."""
+    if started and started.get("api_return"):
+        return redirect(flow.outcome_url(started["api_return"], outcome="error", code=code))
     context = {"provider": provider, "title": title, "message": message, "missing": missing}
     return render(request, "integrations/connect_error.html", context, status=status)
 
@@ -78,6 +73,13 @@ def _last_sync_code():
     return Subquery(events.values("error_code")[:1])
 
 
+def _last_mail_code():
+    """The error code of each integration's latest mailbox login event (integrations.mail)."""
+    events = IntegrationEvent.objects.filter(
+        integration=OuterRef("pk"), kind=IntegrationEvent.Kind.MAIL).order_by("-created_at", "-id")
+    return Subquery(events.values("error_code")[:1])
+
+
 @page_headers
 @never_cache
 @login_required
@@ -86,7 +88,8 @@ def index(request):
     adapter = get_adapter()
     integrations = list(
         adapter.integrations_for(request).select_related("credential", "connected_by")
-        .annotate(last_sync_code=_last_sync_code()).order_by("provider", "display_name")
+        .annotate(last_sync_code=_last_sync_code(), last_mail_code=_last_mail_code())
+        .order_by("provider", "display_name")
     )
     providers = registry.all_providers()
     by_id = {p.id: p for p in providers}
@@ -95,6 +98,7 @@ def index(request):
         integration.provider_name = provider.name if provider else integration.provider
         integration.problem = display.problem(integration, integration.provider_name)
         integration.sync_failing = display.sync_failing(integration)
+        integration.mail_refused = display.mail_refused(integration)
         integration.health = display.token_health(integration)
         cred = getattr(integration, "credential", None)
         integration.scope_labels = [(display.scope_label(s), s) for s in (
@@ -149,13 +153,8 @@ def connect(request, provider_id):
             messages.error(request, gettext("You cannot connect {provider} here.").format(
                 provider=provider.name))
             return redirect("integrations:index")
-    verifier = oauth_client.new_code_verifier() if provider.pkce else None
-    state = oauth_state.new_state(
-        request, provider.id, code_verifier=verifier,
-        next_url=_safe_next(request, request.GET.get("next", "")), integration_id=integration_id,
-        owner_id=owner.pk,
-    )
-    return redirect(oauth_client.authorization_url(provider, redirect_uri(provider), state, verifier))
+    return redirect(flow.start(request, provider, owner=owner, integration_id=integration_id,
+                               next_url=_safe_next(request, request.GET.get("next", ""))))
 
 
 @page_headers
@@ -165,15 +164,19 @@ def connect(request, provider_id):
 def callback(request, provider_id):
     provider = _provider_or_404(provider_id)
     try:  # the state goes first: popped whatever happens next
-        flow = oauth_state.pop_state(request, request.GET.get("state", ""), provider.id)
+        started = oauth_state.pop_state(request, request.GET.get("state", ""), provider.id)
     except oauth_state.StateError as exc:
+        # No flow of ours (not even an API one: the state is what says so): our page.
         log.info("callback for %s rejected: %s", provider.id, exc)  # in English, for operators
         return _connect_error(request, provider, gettext("This sign-in link is not valid"),
-                              gettext(str(exc)), status=exc.status)
-    done = flow.get("next") or reverse("integrations:index")
+                              gettext(str(exc)), status=exc.status, code="invalid_state")
+    done = started.get("next") or reverse("integrations:index")
+    api_return = started.get("api_return")
 
     error = request.GET.get("error")
     if error == "access_denied":
+        if api_return:
+            return redirect(flow.outcome_url(api_return, outcome="declined"))
         messages.info(request, gettext("You declined to connect {provider}. Nothing was "
                                        "changed.").format(provider=provider.name))
         return redirect(done)
@@ -185,11 +188,12 @@ def callback(request, provider_id):
                         "again.") if error else
                 gettext("{provider} sent no code. Nothing was changed; please try again."))
         return _connect_error(request, provider, gettext("The connection did not go through"),
-                              what.format(provider=provider.name), status=400)
+                              what.format(provider=provider.name), status=400,
+                              code="provider_error" if error else "no_code", started=started)
 
     try:
         token = oauth_client.exchange_code(provider, request.GET["code"], redirect_uri(provider),
-                                           flow["verifier"])
+                                           started["verifier"])
     except oauth_client.OAuthError as exc:
         # The provider's code and text (scrubbed by the client) for operators; plain words for
         # the user.
@@ -199,7 +203,8 @@ def callback(request, provider_id):
             request, provider, gettext("The connection did not go through"),
             gettext("{provider} did not give us a usable answer. Nothing was stored; please try "
                     "again.").format(provider=provider.name),
-            status=400 if exc.kind != "transient" else 502)
+            status=400 if exc.kind != "transient" else 502, code="exchange_failed",
+            started=started)
 
     if not token.refresh_token:
         return _connect_error(
@@ -207,7 +212,7 @@ def callback(request, provider_id):
             gettext("{provider} did not grant offline access, so the connection would stop "
                     "working within the hour. Nothing was stored. Please try again and approve "
                     "every requested permission on the consent screen.").format(
-                provider=provider.name), status=400)
+                provider=provider.name), status=400, code="no_offline_access", started=started)
 
     granted = token.scopes if token.scopes is not None else list(provider.scopes)
     if missing := provider.missing_scopes(granted):
@@ -215,7 +220,8 @@ def callback(request, provider_id):
             request, provider, gettext("Some permissions were not granted"),
             gettext("{provider} needs these permissions to work; nothing was stored. Please try "
                     "again and leave them ticked on the consent screen.").format(
-                provider=provider.name), status=400, missing=missing)
+                provider=provider.name), status=400, missing=missing, code="missing_scopes",
+            started=started)
 
     try:
         identity = oauth_client.userinfo(provider, token.access_token)
@@ -225,20 +231,26 @@ def callback(request, provider_id):
         return _connect_error(
             request, provider, gettext("The connection did not go through"),
             gettext("We could not read which {provider} account this is. Nothing was stored; "
-                    "please try again.").format(provider=provider.name), status=502)
+                    "please try again.").format(provider=provider.name), status=502,
+            code="identity_failed", started=started)
 
     adapter = get_adapter()
-    owner = next((o for o in adapter.owners_for(request.user) if str(o.pk) == flow.get("owner")),
-                 None)
+    owner = next((o for o in adapter.owners_for(request.user)
+                  if str(o.pk) == started.get("owner")), None)
     if owner is None:  # no longer a member of the team the connection was started for
         return _connect_error(
             request, provider, gettext("The connection did not go through"),
             gettext("You can no longer connect accounts for the team you started this for. "
-                    "Nothing was stored."), status=403)
+                    "Nothing was stored."), status=403, code="owner_refused", started=started)
     integration, created = tokens.store_grant(owner, provider, identity, token, granted,
                                               user=request.user)
-    wanted = flow.get("integration")
-    if wanted and wanted != integration.pk:
+    wanted = started.get("integration")
+    other_account = bool(wanted and wanted != integration.pk)
+    if api_return:  # the frontend words the outcome itself
+        return redirect(flow.outcome_url(
+            api_return, outcome="connected" if created else "reconnected",
+            integration=integration.pk, other_account=1 if other_account else None))
+    if other_account:
         messages.warning(request, gettext("You connected {account}, a different account than "
                                           "the one that needed reconnecting.").format(
             account=integration.display_name))
@@ -246,7 +258,8 @@ def callback(request, provider_id):
                   else gettext("Reconnected {provider}: {account}."))
     messages.success(request, done_words.format(provider=provider.name,
                                                 account=integration.display_name))
-    return redirect(adapter.connect_redirect_url(request, integration, created, flow.get("next")))
+    return redirect(adapter.connect_redirect_url(request, integration, created,
+                                                 started.get("next")))
 
 
 @page_headers

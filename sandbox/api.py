@@ -210,11 +210,17 @@ def userinfo(request):
     username = user.get_username()
     body = {
         "sub": data.subject_id(username),
-        "email": _email(user) or (username if "@" in username else f"{username}@sandbox.example"),
+        "email": account_email(user),
         "email_verified": True,
         "name": _full_name(user) or username,
     }
     return HttpResponse(json.dumps(body), content_type="application/json")
+
+
+def account_email(user) -> str:
+    """The account's address, as userinfo and token introspection give it."""
+    username = user.get_username()
+    return _email(user) or (username if "@" in username else f"{username}@sandbox.example")
 
 
 def _email(user) -> str:

@@ -72,6 +72,13 @@ class Sandbox:
     def revoke_grant(self, user):
         return ops.revoke_grant(user)
 
+    def revoke_access_tokens(self, user):
+        return ops.revoke_access_tokens(user)
+
+    @property
+    def introspection_url(self):
+        return self.url("o/introspect/")
+
     def calls(self, endpoint=None, detail=None):
         return ops.calls(endpoint, detail)
 

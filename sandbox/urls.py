@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from oauth2_provider import views as oauth_views
 
-from . import api, views
+from . import api, introspection, views
 from .faults import faulty
 
 app_name = "sandbox"
@@ -12,6 +12,8 @@ oauth_patterns = [
     path("token/", faulty("token")(oauth_views.TokenView.as_view()), name="token"),
     path("revoke_token/", faulty("revoke")(oauth_views.RevokeTokenView.as_view()),
          name="revoke-token"),
+    # RFC 7662, for a mail server that validates tokens with the sandbox (tests/mail).
+    path("introspect/", introspection.introspect, name="introspect"),
 ]
 
 urlpatterns = [

@@ -190,6 +190,17 @@ def fresh_process_caches():
 
 
 @pytest.fixture(autouse=True)
+def fresh_api_throttles():
+    """The JSON API's per-user throttles start with no history (ids repeat across tests)."""
+    from django.core.cache import caches
+
+    from integrations.conf import settings
+
+    caches[settings.INTEGRATIONS_API_THROTTLE_CACHE].clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def default_language_after_each_test():
     """A request in German leaves German active in its thread (LocaleMiddleware activates a
     language for each request and leaves it): the next test starts in the default language."""

@@ -112,3 +112,59 @@ class RedisServer:
             self.resume()
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+# The JSON API (integrations/api/), as the demo host mounts it.
+API = "/integrations/api/v1/"
+
+
+def api_call(client, method, path, body=None, **headers):
+    """One JSON API call with a Django test client: (status, the parsed body or None)."""
+    kwargs = {"content_type": "application/json"} if body is not None else {}
+    if body is not None:
+        kwargs["data"] = body
+    response = getattr(client, method.lower())(API + path, **kwargs, **headers)
+    data = response.json() if response.content and "json" in response.get(
+        "Content-Type", "") else None
+    return response.status_code, data
+
+
+def api_connect(client, sandbox, user, path="integrations/connect", body=None, **consent):
+    """Start a connect (or reconnect: `path`) through the API, consent at the sandbox as `user`,
+    follow the provider's redirect to our callback. Returns the callback's response (a redirect
+    to the frontend, with the outcome in its query)."""
+    status, data = api_call(client, "POST", path, body if body is not None else {
+        "provider": "sandbox"})
+    assert status == 200, (status, data)
+    return finish(client, sandbox.consent(user, data["authorize_url"], **consent))
+
+
+def outcome_of(response) -> dict:
+    """The outcome query of the callback's redirect back to the frontend."""
+    assert response.status_code == 302, response.status_code
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def is_error_shape(data) -> bool:
+    return isinstance(data, dict) and set(data) == {"code", "message", "requires_reauth",
+                                                    "retry_after"}
+
+
+def _team_adapter():
+    from accounts.adapters import TeamAdapter
+
+    return TeamAdapter
+
+
+class TokenAdapter(_team_adapter()):
+    """The demo's adapter, plus a bearer credential of its own for the API: `Bearer
+    token-of-<username>` (a host issues real ones)."""
+
+    def api_authenticate(self, request):
+        from django.contrib.auth import get_user_model
+
+        given = request.headers.get("Authorization", "")
+        if not given.startswith("Bearer token-of-"):
+            return None
+        return get_user_model().objects.filter(
+            username=given.removeprefix("Bearer token-of-")).first()

@@ -2,7 +2,8 @@
 
 Recorded while each test runs:
 - secrets: every token written to an encrypted field, every token or code a provider answered,
-  every authorization code the sandbox issued, every client secret in settings;
+  every authorization code the sandbox issued, every client secret in settings, every SASL
+  XOAUTH2 string built for a mail login (as is and base64-encoded, as it is sent);
 - output: every log record (message and traceback), every HTML or JSON response the product
   served (test client and live server alike), every email sent.
 
@@ -10,6 +11,7 @@ At the end of each test, no secret may appear in any output. The sandbox's own r
 the provider speaking (a token endpoint answers with tokens) and are not product output.
 """
 
+import base64
 import logging
 import threading
 
@@ -83,6 +85,22 @@ def install():
         return token
 
     oauth_client.parse_token_response = recording_parse
+
+    # The SASL XOAUTH2 string carries the access token; on the wire it is base64, in which the
+    # token itself is not found: both forms are secrets.
+    from integrations import mail, tokens
+    from integrations.tokens import api as token_api
+
+    def remember_xoauth2(value):
+        remember_secret(value)
+        remember_secret(base64.b64encode(value.encode()).decode())
+        return value
+
+    build = mail.xoauth2
+    mail.xoauth2 = lambda user, access_token: remember_xoauth2(build(user, access_token))
+    as_string = token_api.xoauth2_string
+    token_api.xoauth2_string = tokens.xoauth2_string = (
+        lambda integration: remember_xoauth2(as_string(integration)))
 
     from django.db.models.signals import post_save
     from oauth2_provider.models import get_grant_model

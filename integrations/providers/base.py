@@ -55,6 +55,18 @@ class Provider:
     # What the provider's tokens are good for in this product.
     syncs: str = ""  # "gbp": Google Business Profile sync
     mail: bool = False  # IMAP/SMTP over SASL XOAUTH2
+    # Its mail servers (integrations.mail): host, port and "ssl" (implicit TLS) or "starttls".
+    imap_host: str = ""
+    imap_port: int = 993
+    imap_security: str = "ssl"
+    smtp_host: str = ""
+    smtp_port: int = 465
+    smtp_security: str = "ssl"
+    # The XOAUTH2 user: the integration's field holding the mailbox's address.
+    mail_user_field: str = "display_name"
+    # Scopes a token must carry for IMAP and SMTP (Microsoft's are on the Outlook resource,
+    # not Graph's): a grant without them is not sent to the mail servers.
+    mail_scopes: tuple[str, ...] = ()
     api_base_url: str = ""
     description: str = ""
 
@@ -73,8 +85,14 @@ class Provider:
         have = {self.normalize_scope(s) for s in granted}
         return [s for s in self.required_scopes if self.normalize_scope(s) not in have]
 
+    def mail_server(self, protocol: str) -> tuple[str, int, str]:
+        """(host, port, security) of its "imap" or "smtp" server; host "" when none is declared."""
+        return (getattr(self, f"{protocol}_host"), getattr(self, f"{protocol}_port"),
+                getattr(self, f"{protocol}_security"))
+
     def __repr__(self):  # never print the client secret
         return f"<Provider {self.id}>"
 
 
 FIELD_NAMES = {f.name for f in fields(Provider)}
+MAIL_SECURITY = ("ssl", "starttls")

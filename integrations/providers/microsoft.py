@@ -4,6 +4,9 @@ tenant: "common" (any account, the default), "organizations", "consumers" or a t
 from django.utils.translation import gettext_noop
 
 OPTIONS = ("tenant",)
+# Microsoft's mail scopes on the Outlook resource (outlook.office.com), not Graph's.
+OUTLOOK_IMAP = "https://outlook.office.com/IMAP.AccessAsUser.All"
+OUTLOOK_SMTP = "https://outlook.office.com/SMTP.Send"
 
 
 def declare(options):
@@ -22,5 +25,14 @@ def declare(options):
         # Microsoft rotates refresh tokens on every refresh; it has no revocation endpoint.
         "rotates_refresh_tokens": True,
         "mail": True,
+        # IMAP and SMTP AUTH take tokens for the Outlook resource only (a Graph token is refused):
+        # a grant used for them must ask for these scopes instead of Graph's (docs/mail.md).
+        "imap_host": "outlook.office365.com",
+        "imap_port": 993,
+        "imap_security": "ssl",
+        "smtp_host": "smtp.office365.com",
+        "smtp_port": 587,
+        "smtp_security": "starttls",
+        "mail_scopes": (OUTLOOK_IMAP, OUTLOOK_SMTP),
         "description": gettext_noop("Outlook mail through Microsoft Graph or IMAP/SMTP (XOAUTH2)."),
     }

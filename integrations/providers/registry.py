@@ -10,7 +10,7 @@ import threading
 
 from . import amazon, gmail, google_business_profile, microsoft
 from ..conf import changed, settings
-from .base import FIELD_NAMES, Provider
+from .base import FIELD_NAMES, MAIL_SECURITY, Provider
 
 BUILTIN = {module.__name__.rsplit(".", 1)[1]: module
            for module in (google_business_profile, gmail, microsoft, amazon)}
@@ -36,9 +36,14 @@ def _build(provider_id: str, declared: dict) -> Provider:
             f"INTEGRATIONS_PROVIDERS[{provider_id!r}] has unknown keys: "
             f"{', '.join(sorted(unknown))}")
     values = {k: v for k, v in declared.items() if k != "extends"}
-    for key in ("scopes", "required_scopes"):
+    for key in ("scopes", "required_scopes", "mail_scopes"):
         if key in values:
             values[key] = tuple(values[key])
+    for key in ("imap_security", "smtp_security"):
+        if key in values and values[key] not in MAIL_SECURITY:
+            raise ProviderConfigError(
+                f"INTEGRATIONS_PROVIDERS[{provider_id!r}][{key!r}] must be one of "
+                f"{', '.join(MAIL_SECURITY)}")
     for key in ("authorize_url", "token_url", "revoke_url", "userinfo_url", "api_base_url"):
         if key in values:
             values[key] = _absolute(values[key], settings.INTEGRATIONS_BASE_URL or "")

@@ -90,12 +90,15 @@ def with_token(integration, call, *, buffer: timedelta | None = None):
 
 
 def xoauth2_string(integration) -> str:
-    """SASL XOAUTH2 for IMAP/SMTP (Gmail, Microsoft 365): user=...^Aauth=Bearer ...^A^A."""
+    """SASL XOAUTH2 for IMAP/SMTP (Gmail, Microsoft 365): user=...^Aauth=Bearer ...^A^A.
+    `integrations.mail` gives logged-in IMAP and SMTP sessions instead (TLS, timeouts, one
+    refresh on a refusal)."""
     provider = registry.find(integration.provider)
     if provider is None or not provider.mail:
         raise ValueError(f"provider {integration.provider!r} does not do mail")
     cred = ensure_fresh(integration)
-    return f"user={integration.display_name}\x01auth=Bearer {cred.access_token}\x01\x01"
+    user = getattr(integration, provider.mail_user_field, "") or integration.display_name
+    return f"user={user}\x01auth=Bearer {cred.access_token}\x01\x01"
 
 
 def _status_of(obj):

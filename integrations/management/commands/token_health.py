@@ -1,11 +1,13 @@
 """The health of every credential, from aggregate queries; read-only unless asked to probe.
 
-    python manage.py token_health [--json] [--limit 50] [--probe N [--concurrency 8]]
+    python manage.py token_health [--json] [--limit 50] [--probe N [--mail] [--concurrency 8]]
 
 By default it changes nothing (no refresh, no write, no email): counts by status and provider,
 active credentials by expiry, failures cooling down, operator problems, and who must reconnect
 (grouped by reason, the first --limit listed). `--probe N` also tries N active credentials
-picked at random for real (ensure_fresh, in parallel, bounded): those may be refreshed.
+picked at random for real (ensure_fresh, in parallel, bounded): those may be refreshed. With
+`--mail`, the N are integrations of providers with mail servers, and each is logged in to over
+IMAP and SMTP (integrations.mail): a mailbox that refuses is recorded, and its page says so.
 
 Exit status: 0 all well; 1 someone must reconnect, an operator problem, or a probe failed.
 """
@@ -22,7 +24,7 @@ from django.utils import timezone
 from django.apps import apps
 from django.contrib.auth import get_user_model
 
-from integrations import proactive, tokens
+from integrations import mail, proactive, tokens
 from integrations.adapter import get_adapter
 from integrations.conf import owner_model_name
 from integrations.display import REAUTH_WORDS
@@ -113,9 +115,12 @@ def by_owner(limit=50) -> list[dict]:
             for row in rows if row["owner_id"] in owners]
 
 
-def sample_ids(n) -> list[int]:
-    """About n active integration ids at random, without ordering the whole table."""
+def sample_ids(n, providers=None) -> list[int]:
+    """About n active integration ids at random (of `providers`, if given), without ordering
+    the whole table."""
     active = Integration.objects.active()
+    if providers is not None:
+        active = active.filter(provider__in=providers)
     bounds = active.aggregate(lo=Min("pk"), hi=Max("pk"))
     if bounds["lo"] is None:
         return []
@@ -142,6 +147,27 @@ def probe_one(integration_id) -> dict:
     return row
 
 
+def probe_mailbox(integration_id) -> dict:
+    """Log in to one integration's mailbox: state ok, refused (the mailbox will not let a good
+    grant in) or failed (the token, or a server out of reach), with each server's outcome."""
+    integration = Integration.objects.filter(pk=integration_id).first()
+    row = {"id": integration_id, "provider": getattr(integration, "provider", ""),
+           "state": "ok", "code": "", "servers": {}}
+    if integration is None:  # removed since it was picked
+        row["state"], row["code"] = "failed", "removed"
+        return row
+    try:
+        row["servers"] = mail.probe(integration)
+    except tokens.TokenError as exc:
+        row["state"], row["code"] = "failed", exc.code
+        return row
+    problems = [code for code in row["servers"].values() if code != "ok"]
+    if problems:
+        row["code"] = problems[0]
+        row["state"] = "refused" if any(code in mail.REFUSALS for code in problems) else "failed"
+    return row
+
+
 class Command(BaseCommand):
     help = "Report the health of every credential (read-only); --probe N tries N for real."
     requires_system_checks = []
@@ -152,14 +178,24 @@ class Command(BaseCommand):
                             help="accounts needing re-authentication to list (0: all)")
         parser.add_argument("--probe", type=int, default=0, metavar="N",
                             help="also try N active credentials at random (may refresh them)")
+        parser.add_argument("--mail", action="store_true",
+                            help="with --probe: log in to the mailboxes (IMAP, SMTP) of N mail "
+                                 "integrations")
         parser.add_argument("--concurrency", type=int, default=8, help="probe threads")
 
     def handle(self, *args, **opts):
         if opts["limit"] < 0 or opts["probe"] < 0 or opts["concurrency"] < 1:
             raise CommandError("--limit and --probe must be >= 0, --concurrency >= 1",
                                returncode=2)
+        if opts["mail"] and not opts["probe"]:
+            raise CommandError("--mail goes with --probe N", returncode=2)
         data = report(timezone.now(), opts["limit"])
-        if opts["probe"]:
+        if opts["mail"]:
+            probes = []
+            proactive.in_threads(sample_ids(opts["probe"], mail.mail_providers()),
+                                 opts["concurrency"], probe_mailbox, probes.append)
+            data["mail_probe"] = sorted(probes, key=lambda r: r["id"])
+        elif opts["probe"]:
             probes = []
             proactive.in_threads(sample_ids(opts["probe"]), opts["concurrency"], probe_one,
                                  probes.append)
@@ -169,7 +205,8 @@ class Command(BaseCommand):
         else:
             self._print(data)
         unwell = data["reauth_required"]["count"] or data["operator_problems"] or any(
-            r["state"] == "failed" for r in data.get("probe", []))
+            r["state"] == "failed" for r in data.get("probe", [])) or any(
+            r["state"] != "ok" for r in data.get("mail_probe", []))
         if unwell:
             sys.exit(1)
 
@@ -207,3 +244,11 @@ class Command(BaseCommand):
             states = [r["state"] for r in data["probe"]]
             out(f"probed {len(states)}: valid {states.count('valid')}, refreshed "
                 f"{states.count('refreshed')}, failed {states.count('failed')}")
+        for row in data.get("mail_probe", []):
+            servers = ", ".join(f"{name} {outcome}" for name, outcome in row["servers"].items())
+            out(f"mail probe: integration {row['id']} {row['provider']}: "
+                + (servers or f"{row['state']} ({row['code']})"))
+        if "mail_probe" in data:
+            states = [r["state"] for r in data["mail_probe"]]
+            out(f"probed {len(states)} mailboxes: ok {states.count('ok')}, refused "
+                f"{states.count('refused')}, failed {states.count('failed')}")

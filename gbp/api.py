@@ -1,0 +1,282 @@
+"""The Business Profile endpoints of the JSON API: Sync now and its progress, and the synced
+data (accounts, locations with their daily metrics, reviews). The core's API mounts this router
+(gbp.apps registers it as the consumer's `api_router`); every endpoint is scoped through the
+host's adapter like the detail page: another owner's integration is a 404."""
+
+import logging
+from datetime import date, datetime, timedelta
+
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext
+from ninja import Field, Query, Router, Schema, Status
+
+from integrations import display
+from integrations.adapter import integration_or_404
+from integrations.api import schemas as api_schemas
+from integrations.api.auth import throttle
+from integrations.api.errors import READ, WRITE, ApiError
+from integrations.api.schemas import IntegrationId, errors
+from integrations.models import Integration
+from integrations.providers import registry
+
+from . import state as sync_state
+from .conf import settings
+from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview, GbpSyncState
+from .providers import is_gbp
+from .views import not_now, progress, synced
+
+log = logging.getLogger("gbp.api")
+
+router = Router(tags=["google business profile"])
+
+# The longest date range one request reads metrics for, and the default one (like the page's
+# charts: the 30 days up to the last day stored).
+MAX_DAYS = 366
+DEFAULT_DAYS = 30
+
+
+class SyncProgress(Schema):
+    syncing: bool = Field(description="A sync is queued, running or paused for Google's quota.")
+    text: str = Field(description="Its progress in plain words (\"\" when none is under way).")
+    done: int = Field(description="Locations synced so far in this run.")
+    total: int = Field(description="Locations this run syncs (0 until they are listed).")
+    last_sync: api_schemas.LastSync
+    result: str | None = Field(description="What the last sync did, in plain words (null "
+                                           "before the first).")
+
+
+class Account(Schema):
+    id: int
+    name: str = Field(description="Google's resource name, `accounts/...`.")
+    account_name: str
+    type: str
+    role: str
+
+
+class AccountPage(Schema):
+    items: list[Account]
+    count: int
+    page: int
+    page_size: int
+
+
+class DailyValue(Schema):
+    date: date
+    value: int
+
+
+class Location(Schema):
+    id: int
+    account: int
+    name: str = Field(description="Google's resource name, `locations/...`.")
+    title: str
+    store_code: str
+    address: str
+    website: str
+    phone: str
+    category: str
+    maps_uri: str
+    average_rating: float | None
+    total_review_count: int
+    metrics: dict[str, list[DailyValue]] = Field(
+        description="Daily values by metric (Google's names: `CALL_CLICKS`, "
+                    "`BUSINESS_IMPRESSIONS_MOBILE_MAPS`, ...) from `start` to `end`; a day "
+                    "Google has no value for is absent.")
+
+
+class LocationPage(Schema):
+    items: list[Location]
+    count: int
+    page: int
+    page_size: int
+    start: date | None = Field(description="The metrics' first day (null: nothing synced yet).")
+    end: date | None
+
+
+class Reply(Schema):
+    comment: str
+    update_time: datetime | None
+
+
+class Review(Schema):
+    id: int
+    location: int
+    reviewer_name: str
+    star_rating: int = Field(description="1 to 5; 0 when Google gave none.")
+    comment: str
+    create_time: datetime | None
+    update_time: datetime | None
+    reply: Reply | None
+
+
+class ReviewPage(Schema):
+    items: list[Review]
+    count: int
+    page: int
+    page_size: int
+
+
+def _gbp(request, integration_id, action="view"):
+    """A Business Profile integration this request may see (and do `action` to)."""
+    integration = integration_or_404(request, integration_id, action)
+    provider = registry.find(integration.provider)
+    if not is_gbp(provider):
+        raise ApiError(404, "not_found", gettext("There is nothing here, or it is not yours."))
+    return integration, provider
+
+
+def _sync_progress(integration) -> dict:
+    integration.refresh_from_db(fields=["last_sync_status", "last_sync_message",
+                                        "last_synced_at", "status"])
+    state = GbpSyncState.objects.filter(integration=integration).first()
+    now = progress(state)
+    name = registry.name_of(integration.provider)
+    if integration.last_sync_status == Integration.SyncStatus.OK:
+        result = synced(integration, state)
+    elif integration.last_sync_status == Integration.SyncStatus.ERROR:
+        result = display.sync_problem(display.last_sync_code(integration), name)
+    else:
+        result = None
+    return {"syncing": now["syncing"], "text": now["text"], "done": now["done"],
+            "total": now["total"], "result": result or None,
+            "last_sync": {"status": integration.last_sync_status,
+                          "at": integration.last_synced_at}}
+
+
+def _page(rows, page, page_size):
+    start = (page - 1) * page_size
+    return list(rows[start:start + page_size]), rows.count()
+
+
+PAGE = Query(1, ge=1, le=api_schemas.MAX_PAGE)
+PAGE_SIZE = Query(api_schemas.DEFAULT_PAGE_SIZE, ge=1, le=api_schemas.MAX_PAGE_SIZE)
+
+
+@router.post("/integrations/{int:integration_id}/sync",
+             response={202: SyncProgress, **{**errors(WRITE), 503: api_schemas.Error}},
+             throttle=throttle("sync"), summary="Sync now", url_name="gbp_sync")
+def sync_now(request, integration_id: int = IntegrationId):
+    """Queue a sync (on a site without a worker it runs in the request), with the page's rules:
+    not while one is under way (409 `sync_under_way`), not within GBP_SYNC_NOW_MIN_INTERVAL of
+    the account's last one (429 `sync_throttled`, with `retry_after`). Then poll `GET` on the
+    same path until `syncing` is false."""
+    from .tasks import enqueue_sync
+
+    integration, _provider = _gbp(request, integration_id, "sync")
+    if integration.status != Integration.Status.ACTIVE:
+        raise ApiError(409, "cannot_sync", gettext("This connection cannot be synced right now."),
+                       requires_reauth=integration.status == Integration.Status.REAUTH_REQUIRED)
+    clicked = timezone.now()
+    unclaimed = sync_state.is_unclaimed(sync_state.get(integration.pk), clicked)
+    allowed, state = sync_state.request_now(integration.pk)
+    if not allowed:
+        if sync_state.is_syncing(state):
+            raise ApiError(409, "sync_under_way", not_now(state))
+        raise ApiError(429, "sync_throttled", not_now(state),
+                       retry_after=sync_state.seconds_until_allowed(state))
+    if unclaimed:
+        log.warning("integration %s: a queued GBP sync was not picked up by a worker within %s s; "
+                    "queued again (is a Celery worker running?)", integration.pk,
+                    settings.GBP_SYNC_PICKUP_SECONDS)
+    if not enqueue_sync(integration.pk, since=state.requested_at):
+        sync_state.unqueue(integration.pk)
+        raise ApiError(503, "queue_unavailable", gettext(
+            "The sync could not be started: our background task queue cannot be reached. This "
+            "is a problem on our side and it has been logged for our team; nothing for you to "
+            "do."), retry_after=60)
+    return Status(202, _sync_progress(integration))
+
+
+@router.get("/integrations/{int:integration_id}/sync", response={200: SyncProgress, **errors(READ)},
+            summary="Sync progress", url_name="gbp_sync_progress")
+def sync_progress(request, integration_id: int = IntegrationId):
+    """How the sync is doing (poll it every second or two while `syncing`), and what the last
+    one did."""
+    integration, _provider = _gbp(request, integration_id)
+    return _sync_progress(integration)
+
+
+@router.get("/integrations/{int:integration_id}/gbp/accounts",
+            response={200: AccountPage, **errors(READ)}, summary="Business Profile accounts",
+            url_name="gbp_accounts")
+def accounts(request, integration_id: int = IntegrationId, page: int = PAGE,
+             page_size: int = PAGE_SIZE):
+    integration, _provider = _gbp(request, integration_id)
+    rows, count = _page(GbpAccount.objects.filter(integration=integration).order_by(
+        "account_name", "name", "pk"), page, page_size)
+    return {"items": [{"id": a.pk, "name": a.name, "account_name": a.account_name,
+                       "type": a.type, "role": a.role} for a in rows],
+            "count": count, "page": page, "page_size": page_size}
+
+
+@router.get("/integrations/{int:integration_id}/gbp/locations",
+            response={200: LocationPage, **errors(READ)}, summary="Locations and their metrics",
+            url_name="gbp_locations")
+def locations(request, integration_id: int = IntegrationId, page: int = PAGE,
+              page_size: int = PAGE_SIZE, start: date | None = None, end: date | None = None):
+    """The locations, each with its daily metrics from `start` to `end` (both included, at most
+    366 days; default: the 30 days up to the last day synced)."""
+    integration, _provider = _gbp(request, integration_id)
+    start, end = _range(integration, start, end)
+    rows, count = _page(GbpLocation.objects.filter(integration=integration).order_by(
+        "title", "name", "pk"), page, page_size)
+    series = {loc.pk: {} for loc in rows}
+    if start is not None:
+        for location_id, metric, day, value in GbpDailyMetric.objects.filter(
+                location_id__in=list(series), date__gte=start, date__lte=end).order_by(
+                "location_id", "metric", "date").values_list("location_id", "metric", "date",
+                                                             "value"):
+            series[location_id].setdefault(metric, []).append({"date": day, "value": value})
+    items = [{
+        "id": loc.pk, "account": loc.account_id, "name": loc.name, "title": loc.title,
+        "store_code": loc.store_code, "address": loc.address, "website": loc.website,
+        "phone": loc.phone, "category": loc.category, "maps_uri": loc.maps_uri,
+        "average_rating": float(loc.average_rating) if loc.average_rating is not None else None,
+        "total_review_count": loc.total_review_count, "metrics": series[loc.pk],
+    } for loc in rows]
+    return {"items": items, "count": count, "page": page, "page_size": page_size,
+            "start": start, "end": end}
+
+
+def _range(integration, start, end):
+    """The metrics' dates: as asked (checked), or the default range; (None, None) when nothing
+    is stored and none was asked for."""
+    if start is not None and end is not None:
+        first, last = start, end
+    else:
+        last = end or (start + timedelta(days=DEFAULT_DAYS - 1) if start else GbpDailyMetric
+                       .objects.filter(location__integration=integration)
+                       .aggregate(m=Max("date"))["m"])
+        if last is None:
+            return None, None
+        first = start or last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ApiError(422, "invalid_range", gettext("start must not be after end."))
+    if (last - first).days >= MAX_DAYS:
+        raise ApiError(422, "invalid_range", gettext(
+            "Ask for at most {days} days at a time.").format(days=MAX_DAYS))
+    return first, last
+
+
+@router.get("/integrations/{int:integration_id}/gbp/reviews",
+            response={200: ReviewPage, **errors(READ)}, summary="Reviews",
+            url_name="gbp_reviews")
+def reviews(request, integration_id: int = IntegrationId, page: int = PAGE,
+            page_size: int = PAGE_SIZE,
+            location: int | None = Query(None, ge=1, le=api_schemas.MAX_ID,
+                                         description="Only this location's (its `id`).")):
+    """The reviews, newest first, with their replies."""
+    integration, _provider = _gbp(request, integration_id)
+    rows = GbpReview.objects.filter(location__integration=integration)
+    if location is not None:
+        rows = rows.filter(location_id=location)
+    rows, count = _page(rows.order_by("-create_time", "-pk"), page, page_size)
+    items = [{
+        "id": r.pk, "location": r.location_id, "reviewer_name": r.reviewer_name,
+        "star_rating": r.star_rating, "comment": r.comment, "create_time": r.create_time,
+        "update_time": r.update_time,
+        "reply": {"comment": r.reply_comment, "update_time": r.reply_update_time}
+        if r.reply_comment else None,
+    } for r in rows]
+    return {"items": items, "count": count, "page": page, "page_size": page_size}
