@@ -9,8 +9,11 @@ Every failure becomes one typed error with a kind the token service acts on:
 Errors carry a code and a human message scrubbed of every secret sent in the request.
 """
 
+import base64
+import binascii
 import json
 import re
+import time
 from dataclasses import dataclass, field
 
 from oauthlib.oauth2 import WebApplicationClient
@@ -32,6 +35,9 @@ class TokenResponse:
     scopes: list[str] | None
     token_type: str = "Bearer"
     extra: dict = field(default_factory=dict)
+    # The OpenID Connect ID token's claims, when the answer carried one (its signature unchecked:
+    # it came straight from the token endpoint over TLS, OpenID Connect Core 3.1.3.7).
+    id_claims: dict = field(default_factory=dict)
 
     def __repr__(self):
         return (f"<TokenResponse refresh_token={'set' if self.refresh_token else 'none'} "
@@ -165,7 +171,39 @@ def parse_token_response(response, secrets) -> TokenResponse:
         scopes=parse_scopes(body.get("scope")),
         token_type=parse_token_type(body.get("token_type")),
         extra={k: v for k, v in body.items() if k not in known and k != "id_token"},
+        id_claims=id_token_claims(body.get("id_token")),
     )
+
+
+def id_token_claims(value) -> dict:
+    """The claims of a JWT's payload, or {} when there is none that can be read."""
+    if not isinstance(value, str) or value.count(".") != 2:
+        return {}
+    payload = value.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (*UNREADABLE, binascii.Error):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def identity(provider: Provider, token: TokenResponse) -> dict:
+    """The account a new grant is for, {"id", "name"}: from the provider's userinfo endpoint, or
+    from the ID token of the token answer (Provider.identity_source)."""
+    if provider.identity_source != "id_token":
+        return userinfo(provider, token.access_token)
+    claims = token.id_claims
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    expires = claims.get("exp")
+    if not claims or provider.client_id not in audiences or not isinstance(expires, (int, float)) \
+            or expires < time.time() - 300:
+        raise TransientError("malformed_id_token", "The provider's answer has no usable ID token "
+                                                   "(missing, for another client, or expired).")
+    account_id = identity_id(claims.get(provider.id_field), provider.id_field)
+    name = next((v for v in (claims.get(provider.name_field), claims.get("email"),
+                             claims.get("name")) if isinstance(v, str) and v.strip()), account_id)
+    return {"id": account_id, "name": " ".join(name.split())[:255]}
 
 
 def _client_auth(provider: Provider, data: dict) -> dict:

@@ -224,7 +224,7 @@ def callback(request, provider_id):
             started=started)
 
     try:
-        identity = oauth_client.userinfo(provider, token.access_token)
+        identity = oauth_client.identity(provider, token)
     except oauth_client.OAuthError as exc:
         log.warning("userinfo from %s failed (%s): %s: %s", provider.id, exc.kind, exc.code,
                     exc.message)

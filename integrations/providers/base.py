@@ -43,6 +43,10 @@ class Provider:
     # Which userinfo JSON fields are the account id and its display name.
     id_field: str = "sub"
     name_field: str = "email"
+    # Where the account's identity is read at connect: "userinfo" (userinfo_url, with the new
+    # access token) or "id_token" (the OpenID Connect ID token of the token answer: for a token
+    # whose resource cannot call a userinfo endpoint, like Microsoft's Outlook-resource tokens).
+    identity_source: str = "userinfo"
     # Providers such as Microsoft rotate the refresh token on every refresh.
     rotates_refresh_tokens: bool = False
     # A refresh token that dies unused (Microsoft: 90 days of inactivity; Google: six months):

@@ -24,15 +24,5 @@ def declare(options):
         "name_field": "userPrincipalName",
         # Microsoft rotates refresh tokens on every refresh; it has no revocation endpoint.
         "rotates_refresh_tokens": True,
-        "mail": True,
-        # IMAP and SMTP AUTH take tokens for the Outlook resource only (a Graph token is refused):
-        # a grant used for them must ask for these scopes instead of Graph's (docs/mail.md).
-        "imap_host": "outlook.office365.com",
-        "imap_port": 993,
-        "imap_security": "ssl",
-        "smtp_host": "smtp.office365.com",
-        "smtp_port": 587,
-        "smtp_security": "starttls",
-        "mail_scopes": (OUTLOOK_IMAP, OUTLOOK_SMTP),
-        "description": gettext_noop("Outlook mail through Microsoft Graph or IMAP/SMTP (XOAUTH2)."),
+        "description": gettext_noop("Outlook mail through Microsoft Graph."),
     }

@@ -8,12 +8,12 @@ of a fresh-token check.
 
 import threading
 
-from . import amazon, gmail, google_business_profile, microsoft
+from . import amazon, gmail, google_business_profile, microsoft, microsoft_mail
 from ..conf import changed, settings
 from .base import FIELD_NAMES, MAIL_SECURITY, Provider
 
 BUILTIN = {module.__name__.rsplit(".", 1)[1]: module
-           for module in (google_business_profile, gmail, microsoft, amazon)}
+           for module in (google_business_profile, gmail, microsoft, microsoft_mail, amazon)}
 # Keys of INTEGRATIONS_PROVIDERS that are not providers: what several built-ins share.
 FAMILIES = {getattr(module, "FAMILY", "") for module in BUILTIN.values()} - {""}
 

@@ -23,7 +23,7 @@ OUTLOOK = ["https://outlook.office.com/IMAP.AccessAsUser.All",
 
 
 def test_it_declares_the_mail_servers_of_gmail_and_microsoft_365(settings):
-    gmail, microsoft = registry.get("gmail"), registry.get("microsoft")
+    gmail, microsoft = registry.get("gmail"), registry.get("microsoft_mail")
     assert gmail.mail_server("imap") == ("imap.gmail.com", 993, "ssl")
     assert gmail.mail_server("smtp") == ("smtp.gmail.com", 465, "ssl")
     assert gmail.mail_scopes == ("https://mail.google.com/",)
@@ -31,6 +31,7 @@ def test_it_declares_the_mail_servers_of_gmail_and_microsoft_365(settings):
     assert microsoft.mail_server("smtp") == ("smtp.office365.com", 587, "starttls")
     assert microsoft.mail_scopes == tuple(OUTLOOK[:2])  # the Outlook resource, not Graph
     assert registry.get("google_business_profile").mail_server("imap")[0] == ""
+    assert not registry.get("microsoft").mail  # Graph's tokens are refused by IMAP and SMTP
 
 
 def test_it_takes_mail_servers_from_settings(settings):
@@ -60,7 +61,8 @@ def test_it_asks_for_tls_1_2_or_newer_with_the_certificate_and_host_name_checked
 
 
 def test_it_does_not_send_a_graph_grant_to_microsofts_imap(db, client, owner, make_integration):
-    integration = make_integration(owner, "microsoft", scopes=GRAPH, display_name="me@contoso.com")
+    integration = make_integration(owner, "microsoft_mail", scopes=GRAPH,
+                                   display_name="me@contoso.com")
     failure = failure_of(imap_connect, integration)  # no server is asked: none is reachable here
     assert isinstance(failure, MailError)
     assert (failure.kind, failure.code) == (MAILBOX_REFUSED, "mail_scope_missing")
