@@ -20,6 +20,9 @@ for name, value in {
     "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": "true",
     # Tests that want a real worker start one and say so; the rest run tasks in-process.
     "CELERY_TASK_ALWAYS_EAGER": "true",
+    # ... in the request, as eager tasks run: a test sees the sync's outcome when its POST
+    # returns (tests/gbp/test_sync_in_background.py turns the background thread on).
+    "GBP_SYNC_IN_THREAD": "false",
 }.items():
     os.environ.setdefault(name, value)
 

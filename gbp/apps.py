@@ -22,7 +22,9 @@ class GbpConfig(AppConfig):
         def enqueue_sync(integration_id):
             from .tasks import enqueue_sync as enqueue
 
-            enqueue(integration_id)
+            # Admin's action over a selection: to a worker, or one after another in the request
+            # where tasks are eager (never a thread per selected integration at once).
+            enqueue(integration_id, in_thread=False)
 
         consumers.register(consumers.Consumer(
             name=CONSUMER,

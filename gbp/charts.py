@@ -85,3 +85,18 @@ def line_chart(days, series: dict[str, list[int]], *, width=400, height=None, ti
                          f'font-size="{FONT}" fill="#1f2328">{escape(label)}</text>')
     parts.append("</svg>")
     return mark_safe("".join(parts))
+
+
+def sparkline(values, *, width=96, height=24, label="") -> str:
+    """A small trend line for a table row: no axes, its own scale, the last value dotted."""
+    peak = max(values + [1]) if values else 1
+    step = (width - 4) / max(1, len(values) - 1)
+    points = [(2 + i * step, height - 2 - v / peak * (height - 4)) for i, v in enumerate(values)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    dot = (f'<circle cx="{points[-1][0]:.1f}" cy="{points[-1][1]:.1f}" r="2" fill="{COLORS[0]}"/>'
+           if points else "")
+    return mark_safe(
+        f'<svg class="sparkline" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">'
+        f'<polyline fill="none" stroke="{COLORS[0]}" stroke-width="1.5" points="{line}"/>{dot}'
+        f'</svg>')

@@ -56,7 +56,10 @@ class ApiError(Exception):
 
 
 class SyncError(Exception):
-    """What stops a sync; `code` is for operators, tools and the pages' plain words."""
+    """What stops a sync; `code` is for operators, tools and the pages' plain words;
+    `http_status` is Google's status when Google answered (as_sync_error), else None."""
+
+    http_status = None
 
     def __init__(self, code, message):
         self.code = code
@@ -65,10 +68,12 @@ class SyncError(Exception):
 
 
 class QuotaExhausted(SyncError):
-    """Google kept answering 429: the sync pauses and resumes `resume_in` seconds later."""
+    """Google kept answering 429: the sync pauses and resumes `resume_in` seconds later.
+    `retry_after`: Google's own Retry-After of the last 429 (None when it sent none)."""
 
-    def __init__(self, resume_in: float):
+    def __init__(self, resume_in: float, retry_after: float | None = None):
         self.resume_in = resume_in
+        self.retry_after = retry_after
         super().__init__("rate_limited", "Google's quota for the Business Profile APIs is used "
                                          "up; the sync pauses and resumes by itself.")
 
@@ -168,6 +173,9 @@ class GbpApi:
         self.client_secrets = client_secrets(provider)
         self.attempts = settings.GBP_API_ATTEMPTS
         self.quota_retries = settings.GBP_QUOTA_RETRIES
+        # Seconds a v4 request waits for its slot at the limiter (None: as long as it takes);
+        # longer raises limiter.Busy. For a person waiting on a page (gbp.replies).
+        self.max_wait = None
         self.calls = Counter()  # requests sent, per API
         self._count_lock = threading.Lock()
         base = provider.api_base_url
@@ -214,7 +222,8 @@ class GbpApi:
                     quota_waits += 1
                     too_long = (exc.retry_after or 0) > limiter.MAX_PAUSE
                     if too_long or quota_waits > self.quota_retries:
-                        raise QuotaExhausted(max(exc.retry_after or 0, RESUME_SECONDS)) from None
+                        raise QuotaExhausted(max(exc.retry_after or 0, RESUME_SECONDS),
+                                             exc.retry_after) from None
                     log.info("integration %s: GBP %s quota exceeded; waiting at the limiter",
                              self.integration.pk, api)
                     continue  # the limiter holds the next request back
@@ -238,7 +247,8 @@ class GbpApi:
             self._count(api)
             body = json.dumps(request.body) if request.body is not None else None
             headers = {"Content-Type": "application/json"} if body else {}
-            response = send(api, request.method, request.url, token, body=body, headers=headers)
+            response = send(api, request.method, request.url, token, body=body, headers=headers,
+                            max_wait=self.max_wait)
             status, content, headers = response.status_code, response.content, response.headers
             if status == 200:
                 body = _json(content)
@@ -259,6 +269,12 @@ class GbpApi:
 
 
 def as_sync_error(exc: ApiError) -> SyncError:
+    error = _sync_error(exc)
+    error.http_status = exc.status_code
+    return error
+
+
+def _sync_error(exc: ApiError) -> SyncError:
     detail = f" Google said: {exc.message}" if exc.message else ""
     if exc.status_code == 403:
         return SyncError("permission_denied", f"Google refused access (403). {ENABLE_APIS}"

@@ -36,6 +36,10 @@ DEFAULTS = {
     # Seconds a "Sync now" may wait for a worker to pick it up; after that the page says no
     # worker has, and Sync now may be pressed again.
     "GBP_SYNC_PICKUP_SECONDS": 60,
+    # Where Celery would run a "Sync now" in-process (task_always_eager: the embedded default),
+    # run it on a background thread of this process instead: the click returns at once and the
+    # page shows the sync's progress as it does with a worker. False: in the request, as eager.
+    "GBP_SYNC_IN_THREAD": True,
 }
 
 settings = AppSettings(DEFAULTS)

@@ -72,6 +72,23 @@ class GbpDailyMetric(models.Model):
         indexes = [models.Index(fields=["location", "date"], name="gbp_metric_date_idx")]
 
 
+class GbpDailyTotal(models.Model):
+    """A location's headline numbers of one day (gbp.overview.SERIES: impressions are four of
+    Google's metrics added up): the daily metrics rolled up as the sync writes them, so the
+    overview reads one narrow row per location and day instead of seven."""
+
+    location = models.ForeignKey(GbpLocation, on_delete=models.CASCADE, related_name="totals")
+    date = models.DateField()
+    impressions = models.BigIntegerField(default=0)
+    calls = models.BigIntegerField(default=0)
+    website = models.BigIntegerField(default=0)
+    directions = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "date"],
+                                               name="gbp_daily_total_unique")]
+
+
 class GbpReview(models.Model):
     location = models.ForeignKey(GbpLocation, on_delete=models.CASCADE, related_name="reviews")
     review_id = models.CharField(max_length=255)
@@ -122,7 +139,7 @@ class GbpSyncState(models.Model):
     # When the last complete sync started: reviews updated before it are stored (the
     # incremental review reading stops at them).
     last_complete_started_at = models.DateTimeField(null=True, blank=True)
-    # The last successful sync's counts (gbp.result.SYNCED's names): the detail page words them
+    # The last successful sync's counts (gbp.result.SUMMARY_COUNTS): the detail page words them
     # in the reader's language (the integration keeps the English sentence for operators).
     last_summary = models.JSONField(default=dict, blank=True)
 

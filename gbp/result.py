@@ -1,18 +1,94 @@
-"""What a GBP sync produces: its result, and what each piece of its work hands back."""
+"""What a GBP sync produces: its result, what each piece of its work hands back, and a
+successful sync's summary in words."""
 
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from django.utils.translation import gettext_noop
+from django.utils import translation
+from django.utils.formats import number_format
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from .models import GbpLocation
 
-# A successful sync, in words: stored in English with the integration (operators, commands,
-# logs), and worded again in the reader's language by the detail page from the counts the sync
-# state keeps (GbpSyncState.last_summary, the names below).
-SYNCED = gettext_noop("Synced {total} location(s): {updated} updated, {metric_values} metric "
-                      "value(s) and {reviews} review(s) written, {removed} removed; {calls} API "
-                      "call(s).")
+log = logging.getLogger(__name__)
+
+# A successful sync's counts (SyncResult.summary, GbpSyncState.last_summary), by these names.
+SUMMARY_COUNTS = ("total", "updated", "metric_values", "reviews", "removed", "calls")
+
+
+def summary_text(summary) -> str:
+    """What a successful sync did, in plain words of the active language, its numbers grouped
+    as the language writes them: "Synced 300 locations: 12 updated, 27,000 metric values and
+    6,000 reviews written, none removed. 334 requests to Google." "" when `summary` does not
+    hold the counts (none kept, or from an older version): the caller shows the sentence stored
+    with the integration instead. Raises nothing."""
+    try:
+        counts = {key: _count(summary[key]) for key in SUMMARY_COUNTS}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ""
+    try:
+        return _words(counts)
+    except Exception:  # a catalogue with a wrong placeholder: the stored sentence instead
+        log.warning("could not word a GBP sync summary in %r", translation.get_language(),
+                    exc_info=True)
+        return ""
+
+
+def english_text(summary) -> str:
+    """summary_text() in English, whatever language is active: the sentence stored with the
+    integration (operators, commands, logs)."""
+    with translation.override("en"):
+        return summary_text(summary)
+
+
+def _count(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(value)
+    n = int(value)
+    if n < 0:
+        raise ValueError(value)
+    return n
+
+
+def _words(c: dict) -> str:
+    def n(key):  # "27,000" in English, "27.000" in German
+        return number_format(c[key], force_grouping=True)
+
+    synced = ngettext("Synced {count} location", "Synced {count} locations",
+                      c["total"]).format(count=n("total"))
+    updated = (ngettext("{count} updated", "{count} updated", c["updated"]).format(
+        count=n("updated")) if c["updated"] else gettext("none updated"))
+    written = gettext("{metric_values} and {reviews} written").format(
+        metric_values=ngettext("{count} metric value", "{count} metric values",
+                               c["metric_values"]).format(count=n("metric_values")),
+        reviews=ngettext("{count} review", "{count} reviews", c["reviews"]).format(
+            count=n("reviews")))
+    removed = (ngettext("{count} removed", "{count} removed", c["removed"]).format(
+        count=n("removed")) if c["removed"] else gettext("none removed"))
+    requests = ngettext("{count} request to Google.", "{count} requests to Google.",
+                        c["calls"]).format(count=n("calls"))
+    # Translators: the parts are worded above ("Synced 300 locations", "12 updated", "27,000
+    # metric values and 6,000 reviews written", "none removed", "334 requests to Google.").
+    return gettext("{synced}: {updated}, {written}, {removed}. {requests}").format(
+        synced=synced, updated=updated, written=written, removed=removed, requests=requests)
+
+
+class _EnglishSummary(str):
+    """SYNCED below: `SYNCED.format(**counts)` is english_text(counts) (what gbp.run stores with
+    the integration). Its text is the older sentence, which the detail page words until it calls
+    summary_text()."""
+
+    def format(self, *args, **counts):
+        return english_text(counts) or str.format(self, *args, **counts)
+
+
+# Kept for callers written before summary_text(): SYNCED.format(**counts) is the English
+# sentence in plain words (grouped, with plurals). gettext(SYNCED) is the older sentence with
+# "(s)"; call summary_text() instead.
+SYNCED = _EnglishSummary(gettext_noop(
+    "Synced {total} location(s): {updated} updated, {metric_values} metric value(s) and "
+    "{reviews} review(s) written, {removed} removed; {calls} API call(s)."))
 
 
 @dataclass
@@ -34,7 +110,7 @@ class SyncResult:
     locations_done: int = 0
     calls: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
-    # A successful sync's counts, as SYNCED names them (empty until it succeeds).
+    # A successful sync's counts, by the names of SUMMARY_COUNTS (empty until it succeeds).
     summary: dict = field(default_factory=dict)
 
     def as_dict(self):

@@ -1,12 +1,11 @@
-"""The Business Profile detail page (charts, reviews, history) and "Sync now"."""
+"""The Business Profile overview of an integration (its locations' totals for a period, the
+locations table, history) and "Sync now"; a location's page and the replies are in gbp.pages."""
 
 import logging
-from collections import defaultdict
-from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
+from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,24 +21,14 @@ from integrations.models import Integration
 from integrations.providers import registry
 from integrations.security import page_headers
 
-from . import state as sync_state
-from .charts import line_chart
+from . import overview, state as sync_state
+from .charts import sparkline
 from .conf import settings
-from .models import GbpDailyMetric, GbpLocation, GbpSyncState
+from .models import GbpLocation, GbpSyncState
 from .providers import is_gbp
-from .result import SYNCED
+from .result import summary_text
 
 log = logging.getLogger(__name__)
-
-# The charts' series: their label (in the language of the page) and the metrics they add up.
-CHART_SERIES = {
-    "impressions": (gettext_lazy("Impressions"), [
-        "BUSINESS_IMPRESSIONS_DESKTOP_MAPS", "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH",
-        "BUSINESS_IMPRESSIONS_MOBILE_MAPS", "BUSINESS_IMPRESSIONS_MOBILE_SEARCH"]),
-    "calls": (gettext_lazy("Calls"), ["CALL_CLICKS"]),
-    "website_clicks": (gettext_lazy("Website clicks"), ["WEBSITE_CLICKS"]),
-    "directions": (gettext_lazy("Directions"), ["BUSINESS_DIRECTION_REQUESTS"]),
-}
 
 
 def _count(n) -> str:
@@ -55,41 +44,36 @@ def _own_gbp_integration(request, integration_id, action="view"):
     return integration, provider
 
 
-def _location_panels(integration, days=30):
-    """Per location: a 30-day chart of the four headline numbers, totals, latest reviews."""
-    panels = []
-    locations = list(GbpLocation.objects.filter(integration=integration).select_related("account"))
-    metrics = GbpDailyMetric.objects.filter(location__in=locations)
-    end = metrics.aggregate(m=Max("date"))["m"]
-    if end is None:
-        return [{"location": loc, "charts": [], "totals": {}, "reviews": []} for loc in locations]
-    dates = [end - timedelta(days=days - 1 - i) for i in range(days)]
-    values = defaultdict(lambda: defaultdict(int))
-    for location_id, metric, day, value in metrics.filter(date__gte=dates[0]).values_list(
-            "location_id", "metric", "date", "value"):
-        values[location_id][(metric, day)] = value
-    labels = {key: str(label) for key, (label, _names) in CHART_SERIES.items()}
-    for loc in locations:
-        series = {key: [sum(values[loc.pk][(m, d)] for m in names) for d in dates]
-                  for key, (_label, names) in CHART_SERIES.items()}
-        # Impressions run in the hundreds, actions in the tens: one chart each, own scales.
-        actions = {labels[k]: v for k, v in series.items() if k != "impressions"}
-        panels.append({
-            "location": loc,
-            "charts": [
-                line_chart(dates, {labels["impressions"]: series["impressions"]},
-                           title=ngettext("{location}: impressions, last {days} day",
-                                          "{location}: impressions, last {days} days",
-                                          days).format(location=loc.title, days=days)),
-                line_chart(dates, actions,
-                           title=ngettext("{location}: actions, last {days} day",
-                                          "{location}: actions, last {days} days",
-                                          days).format(location=loc.title, days=days)),
-            ],
-            "totals": {labels[key]: sum(v) for key, v in series.items()},
-            "reviews": list(loc.reviews.all()[:5]),
-        })
-    return panels
+TABLE_PAGE = 25
+
+
+def _overview(request, integration) -> dict:
+    """The overview's period, totals and one page of the locations table (gbp.overview: a
+    bounded number of queries at any number of locations)."""
+    locations = GbpLocation.objects.filter(integration=integration)
+    period, understood = overview.period_from(request.GET, overview.last_day(locations))
+    if not understood and request.GET.get("period"):
+        messages.info(request, gettext("That period could not be read; showing the last "
+                                       "{days} days.").format(days=overview.DEFAULT_PERIOD))
+    every = overview.rows(integration, period)
+    search = request.GET.get("q", "").strip()
+    column, descending = overview.sort_from(request.GET)
+    table = overview.sort(overview.search(every, search), column, descending)
+    page = Paginator(table, TABLE_PAGE).get_page(request.GET.get("page"))
+    overview.add_trends(page.object_list, period)
+    for row in page.object_list:
+        row.sparkline = sparkline(row.trend, label=gettext("Impressions per day"))
+    return {
+        "period": period, "periods": overview.PERIODS, "totals": overview.totals(every),
+        "locations_count": len(every), "page": page, "search": search,
+        "sort": ("-" if descending else "") + column,
+        "unanswered": sum(row.unanswered for row in every),
+        "columns": [("impressions", overview.SERIES["impressions"][0]),
+                    ("change", gettext_lazy("Change")),
+                    ("calls", overview.SERIES["calls"][0]),
+                    ("website", overview.SERIES["website"][0]),
+                    ("directions", overview.SERIES["directions"][0])],
+    }
 
 
 @page_headers
@@ -110,7 +94,7 @@ def detail(request, integration_id):
         "connectable": bool(provider and provider.configured),
         "may": {action: get_adapter().can_act(request, integration, action)
                 for action in ACTIONS},
-        "panels": _location_panels(integration),
+        **_overview(request, integration),
         "events": integration.events.all()[:10],
         "sync": progress(state),
         "synced": synced(integration, state),
@@ -206,11 +190,7 @@ def synced(integration, state) -> str:
     (a sync from before the counts were kept shows the sentence stored with the integration)."""
     if integration.last_sync_status != Integration.SyncStatus.OK:
         return ""
-    summary = state.last_summary if state else {}
-    try:
-        return gettext(SYNCED).format(**{key: _count(n) for key, n in summary.items()})
-    except (KeyError, TypeError, ValueError):  # none kept, or not the counts SYNCED names
-        return integration.last_sync_message
+    return summary_text(state.last_summary if state else {}) or integration.last_sync_message
 
 
 def not_now(state) -> str:

@@ -34,7 +34,7 @@ from .providers import registry
 log = logging.getLogger(__name__)
 
 # What a request may do to an integration (DefaultAdapter.can_act).
-ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync", "refresh")
+ACTIONS = ("view", "reconnect", "disconnect", "remove", "sync", "refresh", "reply")
 # The session key of the owner a user chose to act for (DefaultAdapter.owner_for).
 OWNER_SESSION_KEY = "integrations_owner"
 # What a refused action says (the 403); a host's own action gets the general sentence.
@@ -45,6 +45,7 @@ REFUSED = {
     "remove": _("You may not remove this integration."),
     "sync": _("You may not sync this integration."),
     "refresh": _("You may not renew this integration's access."),
+    "reply": _("You may not reply to reviews through this integration."),
 }
 
 

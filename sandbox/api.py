@@ -9,13 +9,15 @@ import re
 from datetime import date
 
 from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
 from . import data
 from .conf import GBP_SCOPE
 from .faults import api_error, faulty
+from .models import Reply
 from .quota import metered
 
 LOCATION_FIELDS = {
@@ -140,7 +142,9 @@ def reviews_list(request, account_id, location_id):
         return error
     if data.location_owner(user.get_username(), location_id) != account_id:
         return api_error(404, "Requested entity was not found.")
-    reviews = data.reviews(user.get_username(), location_id)
+    username = user.get_username()
+    reviews = data.with_replies(data.reviews(username, location_id),
+                                written_replies(username, [location_id]).get(location_id, {}))
     body = page(reviews, request, 50, 50, "reviews")
     if isinstance(body, dict):
         stars = [data.STARS.index(r["starRating"]) + 1 for r in reviews]
@@ -183,13 +187,19 @@ def reviews_batch(request, account_id):
     if order not in REVIEW_ORDERS:
         return api_error(400, "Request contains an invalid argument: order_by.")
     username = user.get_username()
-    items = []
+    asked = {}
     for name in dict.fromkeys(names):
         match = LOCATION_NAME.match(name)
         owner = data.location_owner(username, match[2]) if match else None
         if not match or match[1] != account_id or owner != account_id:
             return api_error(404, "Requested entity was not found.")
-        items += [(name, review) for review in data.reviews(username, match[2])
+        asked[name] = match[2]
+    replies = written_replies(username, list(asked.values()))
+    items = []
+    for name, location_id in asked.items():
+        reviews = data.with_replies(data.reviews(username, location_id),
+                                    replies.get(location_id, {}))
+        items += [(name, review) for review in reviews
                   if not (body.get("ignoreRatingOnlyReviews") and not review.get("comment"))]
     if order == "updateTime desc":
         items.sort(key=lambda item: (item[1]["updateTime"], item[0], item[1]["reviewId"]),
@@ -199,6 +209,59 @@ def reviews_batch(request, account_id):
                    reverse=order == "rating desc")
     entries = [{"name": name, "review": review} for name, review in items]
     return respond(page(entries, request, 50, 50, "locationReviews", params=body))
+
+
+REPLY_MAX_BYTES = 4096  # Google's limit on ReviewReply.comment
+
+
+def written_replies(username, location_ids) -> dict:
+    """{location id: {review id: (comment, update time, deleted)}}: the replies written or
+    deleted through the API at these locations (one query)."""
+    found = {}
+    rows = Reply.objects.filter(username=username, location_id__in=location_ids).values_list(
+        "location_id", "review_id", "comment", "update_time", "deleted")
+    for location_id, review_id, comment, updated, deleted in rows:
+        found.setdefault(location_id, {})[review_id] = (comment, updated, deleted)
+    return found
+
+
+@csrf_exempt
+@require_http_methods(["PUT", "DELETE"])
+@faulty("reply")
+@metered("reviews")
+def review_reply(request, account_id, location_id, review_id):
+    """v4 accounts.locations.reviews.updateReply (PUT: creates or replaces the reply, answers
+    the ReviewReply) and deleteReply (DELETE: answers {}). The reply is kept per user, location
+    and review, and shows in reviews.list and batchGetReviews from then on."""
+    user, error = authenticate(request)
+    if error:
+        return error
+    username = user.get_username()
+    if (data.location_owner(username, location_id) != account_id
+            or data.review(username, location_id, review_id) is None):
+        return api_error(404, "Requested entity was not found.")
+    key = {"username": username, "location_id": location_id, "review_id": review_id}
+    now = timezone.now().replace(microsecond=0)
+    if request.method == "DELETE":
+        current = data.with_replies([data.review(username, location_id, review_id)],
+                                    written_replies(username, [location_id]).get(location_id, {}))
+        if "reviewReply" in current[0]:  # deleting no reply changes nothing
+            Reply.objects.update_or_create(**key, defaults={"comment": "", "deleted": True,
+                                                            "update_time": now})
+        return JsonResponse({})
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return api_error(400, "Invalid JSON payload received.")
+    comment = body.get("comment") if isinstance(body, dict) else None
+    if not isinstance(comment, str) or not comment.strip():
+        return api_error(400, "Request contains an invalid argument: comment is required.")
+    if len(comment.encode()) > REPLY_MAX_BYTES:
+        return api_error(400, f"Request contains an invalid argument: comment is longer than "
+                              f"{REPLY_MAX_BYTES} bytes.")
+    Reply.objects.update_or_create(**key, defaults={"comment": comment, "deleted": False,
+                                                    "update_time": now})
+    return JsonResponse({"comment": comment, "updateTime": data.stamp(now)})
 
 
 @faulty("userinfo")

@@ -199,3 +199,42 @@ def _reviews(username: str, location_id: str) -> tuple[dict, ...]:
             }
         result.append(review)
     return tuple(result)
+
+
+def stamp(moment: datetime) -> str:
+    """An RFC 3339 timestamp as Google writes one, to the second ("2026-11-01T12:00:00Z"): the
+    generated reviews' format, so the answers sort by their updateTime text."""
+    moment = moment.astimezone(timezone.utc).replace(microsecond=0)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def review(username: str, location_id: str, review_id: str) -> dict | None:
+    """One generated review of a location of this user, or None."""
+    return next((r for r in _reviews(username, location_id) if r["reviewId"] == review_id), None)
+
+
+def with_replies(reviews: list[dict], replies: dict) -> list[dict]:
+    """The reviews with the replies written through the API over the generated ones.
+
+    `replies`: {review id: (comment, update time, deleted)}. A written reply replaces the
+    review's `reviewReply`, a deleted one removes it; either moves the review's `updateTime` on
+    to the reply's time (the review resource changed), so a reading newest first sees it.
+    The generated reviews are shared (cached): changed ones are copies.
+    """
+    if not replies:
+        return list(reviews)
+    result = []
+    for item in reviews:
+        reply = replies.get(item["reviewId"])
+        if reply is None:
+            result.append(item)
+            continue
+        comment, updated, deleted = reply
+        item = dict(item)
+        if deleted:
+            item.pop("reviewReply", None)
+        else:
+            item["reviewReply"] = {"comment": comment, "updateTime": stamp(updated)}
+        item["updateTime"] = max(item["updateTime"], stamp(updated))
+        result.append(item)
+    return result

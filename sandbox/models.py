@@ -11,6 +11,7 @@ ENDPOINTS = [
     ("locations", "GBP locations.list"),
     ("metrics", "GBP fetchMultiDailyMetricsTimeSeries"),
     ("reviews", "GBP reviews.list"),
+    ("reply", "GBP reviews.updateReply/deleteReply"),
 ]
 
 
@@ -44,3 +45,19 @@ class Call(models.Model):
     detail = models.CharField(max_length=100, blank=True)
     status = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
+
+
+class Reply(models.Model):
+    """A reply written (or deleted) through the API, over the generated reviews: per sandbox
+    user, location and review. `deleted` keeps a generated reply deleted once deleted."""
+
+    username = models.CharField(max_length=255)
+    location_id = models.CharField(max_length=40)
+    review_id = models.CharField(max_length=40)
+    comment = models.TextField(blank=True)
+    update_time = models.DateTimeField(default=timezone.now)
+    deleted = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["username", "location_id", "review_id"],
+                                               name="sandbox_reply_unique")]

@@ -37,6 +37,12 @@ urlpatterns = [
         api.reviews_list,
         name="reviews",
     ),
+    path(
+        "gbp/v4/accounts/<str:account_id>/locations/<str:location_id>/reviews/<str:review_id>"
+        "/reply",
+        api.review_reply,
+        name="review-reply",
+    ),
     re_path(
         r"^gbp/v4/accounts/(?P<account_id>[^/:]+)/locations:batchGetReviews$",
         api.reviews_batch,

@@ -168,3 +168,31 @@ class TokenAdapter(_team_adapter()):
             return None
         return get_user_model().objects.filter(
             username=given.removeprefix("Bearer token-of-")).first()
+
+
+def gbp_locations(integration, titles, *, end=None, days=0, value=None, reviews=()):
+    """Business Profile locations of `integration` with `days` of daily metrics up to `end`
+    (value(location index, metric, day) -> int; default 1) and reviews (dicts of GbpReview
+    fields, given to every location). Written directly: exact numbers for the pages' tests."""
+    from datetime import date, timedelta
+
+    from gbp import rollup
+    from gbp.models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
+    from gbp.parse import METRICS
+
+    end = end or date(2026, 11, 30)
+    account, _ = GbpAccount.objects.get_or_create(integration=integration, name="accounts/1")
+    first = GbpLocation.objects.filter(integration=integration).count()
+    rows = [GbpLocation.objects.create(integration=integration, account=account,
+                                       name=f"locations/{first + n}", title=title,
+                                       address=f"{n} Main Street")
+            for n, title in enumerate(titles)]
+    GbpDailyMetric.objects.bulk_create(
+        GbpDailyMetric(location=loc, metric=metric, date=end - timedelta(days=d),
+                       value=value(n, metric, end - timedelta(days=d)) if value else 1)
+        for n, loc in enumerate(rows) for metric in METRICS for d in range(days))
+    rollup.rebuild([loc.pk for loc in rows])
+    GbpReview.objects.bulk_create(
+        GbpReview(location=loc, review_id=f"r{loc.pk}-{i}", **fields)
+        for loc in rows for i, fields in enumerate(reviews))
+    return rows

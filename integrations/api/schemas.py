@@ -58,6 +58,7 @@ class Permissions(Schema):
     remove: bool
     sync: bool
     refresh: bool
+    reply: bool = Field(description="Reply to reviews (a consumer app's data, such as GBP).")
 
 
 class Integration(Schema):

@@ -72,7 +72,7 @@ def test_it_connects_syncs_and_reconnects_through_the_api(sandbox, watched, owne
     screenshot(page, f"api-page-{width}-connected")
 
     card.get_by_role("button", name="Sync now").click()
-    expect(card.locator(".api-progress")).to_contain_text("Synced 9 location(s)",
+    expect(card.locator(".api-progress")).to_contain_text("Synced 9 locations",
                                                           timeout=30000)
     expect(card.get_by_role("button", name="Sync now")).to_be_enabled()
 
@@ -132,7 +132,7 @@ def test_it_follows_a_sync_under_way(connected, sandbox, watched, settings):
             re.compile(r"Syncing… (listing locations|\d of 9 locations?)"))
         expect(card.get_by_role("button", name="Sync now")).to_be_disabled()
         screenshot(page, "api-page-syncing", full_page=False)
-        expect(card.locator(".api-progress")).to_contain_text("Synced 9 location(s)",
+        expect(card.locator(".api-progress")).to_contain_text("Synced 9 locations",
                                                               timeout=30000)
         expect(card.get_by_role("button", name="Sync now")).to_be_enabled()
     finally:

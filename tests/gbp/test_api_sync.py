@@ -22,7 +22,7 @@ def test_it_syncs_now_and_says_what_the_sync_did(connected, client, sandbox):
     status, data = api_call(client, "POST", f"integrations/{connected.pk}/sync")
     assert status == 202  # run in the request on the embedded default: already over
     assert data["syncing"] is False and data["last_sync"]["status"] == "ok"
-    assert data["result"].startswith("Synced 9 location(s)")
+    assert data["result"].startswith("Synced 9 locations")
     assert api_call(client, "GET", f"integrations/{connected.pk}/sync") == (200, data)
 
 

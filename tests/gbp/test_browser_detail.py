@@ -1,86 +1,105 @@
-"""A real browser opens the detail page after a sync and sees the charts drawn."""
+"""A real browser on the Business Profile pages: the overview's table (natural order, period,
+sort, search), a location's charts (one metric each, readable at 1280 and 390 px), the filters
+and the CSV export."""
 
 import re
 
 import pytest
 
-from gbp.sync import GbpSyncService
 from tests.conftest import screenshot
-from tests.helpers import log_in
+from tests.helpers import gbp_locations, log_in
 
 pytestmark = pytest.mark.browser
 
 
-def test_it_draws_the_charts_in_a_browser(connected, sandbox, page, settings):
-    settings.GBP_BACKFILL_DAYS = 35
-    GbpSyncService().sync(connected)
+WIDTHS = [1280, 390]
+
+
+def seed(integration, count=30):
+    """Locations with 90 days of metrics and a few reviews, written directly (the pages, not
+    the sync, are tested here)."""
+    from datetime import date, datetime, timedelta, timezone
+
+    yesterday = date.today() - timedelta(days=1)
+    return gbp_locations(
+        integration, [f"Bakery #{n} on a street with a long name" for n in range(1, count + 1)],
+        end=yesterday, days=90,
+        value=lambda n, metric, day: ((1200 if "IMPRESSIONS" in metric else 12)
+                                      + (n + day.day) % 7 * 9),
+        reviews=[{"star_rating": 5, "comment": "Lovely bread", "reviewer_name": "Ana",
+                  "create_time": datetime.now(timezone.utc) - timedelta(days=2)},
+                 {"star_rating": 2, "comment": "Cold coffee", "reviewer_name": "Ben",
+                  "create_time": datetime.now(timezone.utc) - timedelta(days=1),
+                  "reply_comment": "Sorry, Ben!"}])
+
+
+def fits(page):
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_it_shows_the_overview_table(connected, sandbox, page, width):
+    seed(connected)
+    page.set_viewport_size({"width": width, "height": 900})
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
     page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/")
-    page.wait_for_url(re.compile(rf"/integrations/gbp/{connected.pk}/$"))
-    chart = page.locator("svg.chart").first
-    chart.scroll_into_view_if_needed()
-    box = chart.bounding_box()
-    assert box and box["width"] > 300 and box["height"] > 80  # laid out, visible
-    lines = page.locator("svg.chart").locator("polyline.series")
-    assert lines.count() == 9 * 4
-    assert all(len(lines.nth(i).get_attribute("points").split()) == 30 for i in range(4))
-    page.evaluate("window.scrollTo(0, 0)")
-    screenshot(page, "detail-chart", full_page=False)
-    screenshot(page, "detail-page-full")
+    assert page.get_by_role("heading", name="Overview of 30 locations").is_visible()
+    rows = page.locator("table.locations tbody tr")
+    assert rows.count() == 25
+    assert rows.first.locator("th a").inner_text().startswith("Bakery #1 ")
+    assert rows.nth(1).locator("th a").inner_text().startswith("Bakery #2 ")  # natural order
+    assert page.locator("svg.sparkline").first.bounding_box()["width"] > 50
+    assert fits(page)  # the table scrolls inside its own box on a phone
+    screenshot(page, f"overview-{width}", full_page=False)
+    page.get_by_role("link", name="90 days").click()
+    page.wait_for_url(re.compile(r"period=90"))
+    page.get_by_role("link", name="Calls").click()  # largest first
+    page.wait_for_url(re.compile(r"sort=-calls"))
+    page.get_by_label("Search locations").fill("#17 ")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"q=%2317"))
+    assert rows.count() == 1
+    rows.first.locator("th a").click()
+    page.wait_for_url(re.compile(r"/locations/\d+/\?period=90"))
+    assert page.get_by_role("heading", name="Bakery #17 on a street with a long name").is_visible()
 
 
-def seed_locations(integration, count=2, days=30):
-    """Locations with a month of metrics, written directly (the page, not the sync, is tested)."""
-    from datetime import date, timedelta
-
-    from gbp.models import GbpAccount, GbpDailyMetric, GbpLocation
-    from gbp.sync import METRICS
-
-    account = GbpAccount.objects.create(integration=integration, name="accounts/1")
-    end = date.today() - timedelta(days=1)
-    for n in range(count):
-        location = GbpLocation.objects.create(
-            integration=integration, account=account, name=f"locations/{n}",
-            title=f"Bakery number {n} on a street with a long name")
-        GbpDailyMetric.objects.bulk_create(
-            GbpDailyMetric(location=location, metric=metric, date=end - timedelta(days=d),
-                           value=(1200 if "IMPRESSIONS" in metric else 12) + d)
-            for metric in METRICS for d in range(days))
-
-
-def test_it_fits_the_charts_on_a_phone_with_readable_labels(connected, sandbox, page):
-    seed_locations(connected)
-    page.set_viewport_size({"width": 390, "height": 844})
+@pytest.mark.parametrize("width", WIDTHS)
+def test_it_draws_a_locations_charts_readably(connected, sandbox, page, width):
+    location = seed(connected, count=1)[0]
+    page.set_viewport_size({"width": width, "height": 900})
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
-    page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/")
-    screenshot(page, "detail-390")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/locations/{location.pk}/")
     charts = page.locator("svg.chart")
-    assert charts.count() == 4
+    assert charts.count() == 4 and fits(page)
     for i in range(charts.count()):
         chart = charts.nth(i)
-        fits = chart.evaluate("""svg => { const r = svg.getBoundingClientRect(),
-            c = svg.closest('section.location').getBoundingClientRect();
-            return c.left <= r.left && r.right <= c.right; }""")
-        assert fits  # within its location card
+        assert chart.locator("polyline.series").count() == 1  # one metric a chart
+        assert len(chart.locator("polyline.series").get_attribute("points").split()) == 28
+        box = chart.bounding_box()
+        assert box["width"] > 250 and box["height"] > 80
         sizes = chart.evaluate("""svg => [...svg.querySelectorAll('text')].map(t =>
             parseFloat(getComputedStyle(t).fontSize) * svg.getScreenCTM().a)""")
         assert sizes and min(sizes) >= 9.5, sizes  # px on screen
-        # No label is cut off at the chart's edges.
-        inside = chart.evaluate("""svg => { const r = svg.getBoundingClientRect();
-            return [...svg.querySelectorAll('text')].every(t => { const b = t.getBoundingClientRect();
-              return b.left >= r.left - 0.5 && b.right <= r.right + 0.5; }); }""")
-        assert inside
+    assert page.locator("table.distribution tr").count() == 5
+    page.get_by_label("Unanswered only").check()
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"unanswered=1"))
+    assert page.get_by_text("Lovely bread").is_visible()
+    assert page.get_by_text("Cold coffee").count() == 0
+    screenshot(page, f"location-{width}")
 
 
-def test_it_lets_you_jump_to_a_location(connected, sandbox, page):
-    seed_locations(connected, count=3)
+def test_it_downloads_the_table_as_csv(connected, sandbox, page):
+    seed(connected, count=3)
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
-    page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/")
-    page.locator("nav.location-nav a").nth(1).click()
-    page.wait_for_url(re.compile(r"#location-\d+$"))
-    heading = page.locator("section.location").nth(1).locator("h2")
-    assert 0 <= heading.bounding_box()["y"] < 150  # scrolled to it
+    page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/?period=7")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export this table (CSV)").click()
+    text = open(download.value.path(), encoding="utf-8").read()
+    lines = text.splitlines()
+    assert lines[0].startswith("Location,Address,From,To,Impressions") and len(lines) == 4
+    assert download.value.suggested_filename.endswith(".csv")
 
 
 def test_it_offers_reconnect_on_the_detail_page(connected, sandbox, page, owner):

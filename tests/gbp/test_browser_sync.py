@@ -43,7 +43,7 @@ def test_it_disables_sync_now_while_it_runs_then_throttles_the_next_click(connec
     expect(page.locator(".msg-success")).to_have_text("Sync finished.", timeout=30000)
     assert page.evaluate("sessionStorage.getItem('after-click')") == "true|Syncing…"
     expect(page.locator("#sync-now button")).to_be_enabled()
-    assert "Synced 9 location(s)" in page.content()
+    assert "Synced 9 locations" in page.content()
     screenshot(page, "gbp-sync-finished", full_page=False)
 
     page.locator("#sync-now button").click()
@@ -92,7 +92,7 @@ def test_it_follows_a_sync_under_way_until_its_result(connected, sandbox, page, 
             re.compile(r"Syncing… (listing locations|\d of 9 locations)"))
         screenshot(page, "gbp-syncing", full_page=False)
         # The page follows the progress, then reloads itself with the result.
-        expect(page.locator("text=Synced 9 location(s)")).to_be_visible(timeout=30000)
+        expect(page.locator("text=Synced 9 locations")).to_be_visible(timeout=30000)
         expect(page.locator("#sync-now button")).to_be_enabled()
         expect(page.locator("#sync-now button")).to_have_text("Sync now")
     finally:

@@ -9,14 +9,15 @@ def small_backfill(settings):
     settings.GBP_BACKFILL_DAYS = 35
 
 
-def test_it_draws_a_chart_per_location_after_a_sync(connected, sandbox, client):
+def test_it_shows_an_overview_of_the_locations_after_a_sync(connected, sandbox, client):
     GbpSyncService().sync(connected)
     html = page_text(client.get(f"/integrations/gbp/{connected.pk}/"))
-    assert html.count("<svg") == 9 * 2  # impressions, and actions on their own scale
-    assert html.count('class="series"') == 9 * 4
-    for label in ("Impressions", "Calls", "Website clicks", "Directions"):
-        assert f'data-label="{label}"' in html
-    assert "Latest reviews" in html and "★" in html and "Reply:" in html
+    assert "Overview of 9 locations" in html
+    assert html.count('class="sparkline"') == 9  # a trend line per row
+    for label in ("Impressions", "Calls", "Website clicks", "Directions", "Unanswered"):
+        assert label in html
+    for location in connected.gbp_locations.all():
+        assert f'href="/integrations/gbp/{connected.pk}/locations/{location.pk}/' in html
     cred = connected.credential
     assert cred.access_token not in html and cred.refresh_token not in html
 
@@ -77,13 +78,12 @@ def test_it_says_the_data_of_a_disconnected_integration_is_not_updated(db, logge
     assert "Connect again" in html and "Sync now" not in html
 
 
-def test_it_lets_you_jump_between_locations(db, logged_in, owner, make_integration):
+def test_it_lists_locations_in_natural_order(db, logged_in, owner, make_integration):
     integration = make_integration(owner, "sandbox")
-    rows = locations(integration, ["Bakery", "Café", "Deli"])
+    locations(integration, ["Bakery #130", "Bakery #12", "bakery #2"])
     html = page_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
-    assert 'class="location-nav"' in html and "3 locations" in html
-    for row in rows:
-        assert f'href="#location-{row.pk}"' in html and f'id="location-{row.pk}"' in html
+    assert "Overview of 3 locations" in html
+    assert html.index("bakery #2") < html.index("Bakery #12") < html.index("Bakery #130")
 
 
 def test_it_shows_users_plain_words_when_google_refuses(connected, sandbox, client):

@@ -44,7 +44,7 @@ def test_it_says_what_became_of_each_integration_asked_for(connect_many, sandbox
     code, out = run("--integration", str(synced.pk), "--integration", str(broken.pk),
                     "--integration", "9999")
     assert code == 1
-    assert f"integration {synced.pk} sandbox" in out and "Synced 9 location(s)" in out
+    assert f"integration {synced.pk} sandbox" in out and "Synced 9 locations: " in out
     assert f"integration {broken.pk}: needs reconnect (its owner must reconnect it); not synced" in out
     assert "integration 9999: no such integration; not synced" in out
     assert out.splitlines()[-1].startswith("synced 1, failed 0, not synced 2")

@@ -114,18 +114,24 @@ def test_it_dates_the_page_in_the_users_language(db, logged_in, owner, make_inte
 
 
 def test_it_shows_the_gbp_page_in_german(db, logged_in, owner, make_integration, german):
-    from gbp.models import GbpAccount, GbpLocation
+    from tests.helpers import gbp_locations
 
     integration = make_integration(owner, "sandbox")
-    account = GbpAccount.objects.create(integration=integration, name="accounts/1")
-    for n, title in enumerate(["Bäckerei", "Café"]):
-        GbpLocation.objects.create(integration=integration, account=account,
-                                   name=f"locations/{n}", title=title)
+    locations = gbp_locations(integration, ["Bäckerei", "Café"], days=60, value=lambda *a: 1500,
+                              reviews=[{"star_rating": 4, "comment": "Gut"}])
     text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
-    assert "2 Standorte" in text and "Noch keine Leistungsdaten." in text
+    assert "Übersicht über 2 Standorte" in text and "168.000" in text  # 4 x 1,500 x 28 days
+    assert "2 unbeantwortete Rezensionen" in text and "Standorte suchen" in text
     assert "Jetzt synchronisieren" in text and "Meine Integrationen" in text
     assert "Wird synchronisiert…" in text  # the label sync.js shows
     assert not english_in(text), english_in(text)
+    text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/locations/"
+                                      f"{locations[0].pk}/"))
+    assert "Impressionen, letzte 28 Tage" in text and "Antwort veröffentlichen" in text
+    assert "1 Stern" in text and "5 Sterne" in text
+    assert not english_in(text), english_in(text)
+    text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/reviews/"))
+    assert "Unbeantwortete Rezensionen" in text and not english_in(text), english_in(text)
 
 
 def test_it_says_when_in_german():
@@ -172,17 +178,17 @@ def test_it_emails_each_recipient_in_their_own_language(db, owner, make_integrat
 def test_it_words_the_last_sync_in_the_readers_language(db, logged_in, owner, make_integration,
                                                         german):
     from gbp.models import GbpSyncState
-    from gbp.result import SYNCED
+    from gbp.result import english_text
 
     counts = {"total": 1200, "updated": 3, "metric_values": 36000, "reviews": 5, "removed": 0,
               "calls": 1250}
     integration = make_integration(owner, "sandbox", last_sync_status="ok",
                                    last_synced_at=timezone.now(),
-                                   last_sync_message=SYNCED.format(**counts))
+                                   last_sync_message=english_text(counts))
     GbpSyncState.objects.create(integration=integration, last_summary=counts)
     text = product_text(logged_in.get(f"/integrations/gbp/{integration.pk}/"))
-    assert ("1.200 Standort(e) synchronisiert: 3 aktualisiert, 36.000 Messwert(e) und "
-            "5 Rezension(en) geschrieben, 0 entfernt; 1.250 API-Aufruf(e).") in text
+    assert ("1.200 Standorte synchronisiert: 3 aktualisiert, 36.000 Messwerte und "
+            "5 Rezensionen geschrieben, nichts entfernt. 1.250 Anfragen an Google.") in text
     assert "Synced" not in text
 
 
