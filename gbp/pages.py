@@ -48,12 +48,22 @@ def _location(integration, location_id) -> GbpLocation:
     return get_object_or_404(GbpLocation, pk=location_id, integration=integration)
 
 
-def _period(request, locations):
+def requested_period(request, locations):
+    """The period the page asks for (its `period`, `start`, `end`), ending by default on the
+    last day stored for `locations`; one it cannot read is said and replaced by the default."""
     period, understood = overview.period_from(request.GET, overview.last_day(locations))
     if not understood and request.GET.get("period"):
         messages.info(request, gettext("That period could not be read; showing the last "
                                        "{days} days.").format(days=overview.DEFAULT_PERIOD))
     return period
+
+
+def requested_table(request, integration, period):
+    """Every row of the locations table, and the rows as the page asks (`q`, `sort`)."""
+    every = overview.rows(integration, period)
+    table = overview.sort(overview.search(every, request.GET.get("q", "").strip()),
+                          *overview.sort_from(request.GET))
+    return every, table
 
 
 def _review_filters(request, reviews):
@@ -88,7 +98,7 @@ def location(request, integration_id, location_id):
 def _render_location(request, integration, provider_name, loc, drafts=None, status=200):
     """The location's page; `drafts` ({review pk: (text, error)}) are replies that failed,
     shown again in their forms with what went wrong."""
-    period = _period(request, GbpLocation.objects.filter(pk=loc.pk))
+    period = requested_period(request, GbpLocation.objects.filter(pk=loc.pk))
     now, before = overview.series(loc, period), overview.series(loc, period.previous)
     dates = period.dates()
     totals, charts = [], []
@@ -263,10 +273,8 @@ def _safe(text: str) -> str:
 def export_locations(request, integration_id):
     """The locations table as CSV: the period, search and order of the page."""
     integration, _name = _integration(request, integration_id)
-    period = _period(request, GbpLocation.objects.filter(integration=integration))
-    table = overview.sort(overview.search(overview.rows(integration, period),
-                                          request.GET.get("q", "")),
-                          *overview.sort_from(request.GET))
+    period = requested_period(request, GbpLocation.objects.filter(integration=integration))
+    _every, table = requested_table(request, integration, period)
     labels = [str(label) for label, _names in overview.SERIES.values()]
 
     def lines():
@@ -293,7 +301,7 @@ def export_daily(request, integration_id, location_id=None):
     locations = GbpLocation.objects.filter(integration=integration)
     if location_id is not None:
         locations = locations.filter(pk=_location(integration, location_id).pk)
-    period = _period(request, locations)
+    period = requested_period(request, locations)
     titles = dict(locations.values_list("pk", "title"))
     metrics = list(METRICS)
     # In the unique index's order (location, metric, date): no sort of the whole range; one

@@ -25,6 +25,7 @@ from . import overview, state as sync_state
 from .charts import sparkline
 from .conf import settings
 from .models import GbpLocation, GbpSyncState
+from .pages import requested_period, requested_table
 from .providers import is_gbp
 from .result import summary_text
 
@@ -50,22 +51,17 @@ TABLE_PAGE = 25
 def _overview(request, integration) -> dict:
     """The overview's period, totals and one page of the locations table (gbp.overview: a
     bounded number of queries at any number of locations)."""
-    locations = GbpLocation.objects.filter(integration=integration)
-    period, understood = overview.period_from(request.GET, overview.last_day(locations))
-    if not understood and request.GET.get("period"):
-        messages.info(request, gettext("That period could not be read; showing the last "
-                                       "{days} days.").format(days=overview.DEFAULT_PERIOD))
-    every = overview.rows(integration, period)
-    search = request.GET.get("q", "").strip()
+    period = requested_period(request, GbpLocation.objects.filter(integration=integration))
+    every, table = requested_table(request, integration, period)
     column, descending = overview.sort_from(request.GET)
-    table = overview.sort(overview.search(every, search), column, descending)
     page = Paginator(table, TABLE_PAGE).get_page(request.GET.get("page"))
     overview.add_trends(page.object_list, period)
     for row in page.object_list:
         row.sparkline = sparkline(row.trend, label=gettext("Impressions per day"))
     return {
         "period": period, "periods": overview.PERIODS, "totals": overview.totals(every),
-        "locations_count": len(every), "page": page, "search": search,
+        "locations_count": len(every), "page": page,
+        "search": request.GET.get("q", "").strip(),
         "sort": ("-" if descending else "") + column,
         "unanswered": sum(row.unanswered for row in every),
         "columns": [("impressions", overview.SERIES["impressions"][0]),
