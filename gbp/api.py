@@ -157,7 +157,7 @@ PAGE_SIZE = Query(api_schemas.DEFAULT_PAGE_SIZE, ge=1, le=api_schemas.MAX_PAGE_S
              response={202: SyncProgress, **{**errors(WRITE), 503: api_schemas.Error}},
              throttle=throttle("sync"), summary="Sync now", url_name="gbp_sync")
 def sync_now(request, integration_id: int = IntegrationId):
-    """Queue a sync (on a site without a worker it runs in the request), with the page's rules:
+    """Queue a sync (on a site without a worker, on a background thread), with the page's rules:
     not while one is under way (409 `sync_under_way`), not within GBP_SYNC_NOW_MIN_INTERVAL of
     the account's last one (429 `sync_throttled`, with `retry_after`). Then poll `GET` on the
     same path until `syncing` is false."""

@@ -1,5 +1,6 @@
-// "Sync now" on the GBP page (gbp/detail.html). A sync runs in the request on the embedded
-// default: show it is under way, no double click. When the page says a sync is already under
+// "Sync now" on the GBP page (gbp/detail.html). While the POST is sent, show it is under way,
+// no double click (on the embedded default the sync runs on a background thread and the POST
+// returns at once). When the page says a sync is already under
 // way (data-syncing, a worker or the daily schedule), follow its progress through the
 // sync-status JSON ({"syncing", "text", "done", "total"}), then reload to show the result.
 // No words of its own: the button's "Syncing…" is the form's data-syncing-label, in the page's
