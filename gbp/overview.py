@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -112,6 +112,7 @@ def natural_key(text: str):
 @dataclass
 class Row:
     location_id: int
+    integration_id: int
     name: str
     title: str
     address: str
@@ -132,19 +133,24 @@ def _sums(prefix: str, period: Period) -> dict:
     return {f"{prefix}{key}": Sum(key, filter=in_period) for key in SERIES}
 
 
-def rows(integration, period: Period) -> list[Row]:
-    """Every location of the integration with its totals for `period` and the one before, its
-    rating and its unanswered reviews: three queries, whatever the number of locations."""
-    found = {loc["pk"]: Row(loc["pk"], loc["name"], loc["title"], loc["address"],
-                            float(loc["average_rating"]) if loc["average_rating"] is not None
-                            else None, loc["total_review_count"])
-             for loc in GbpLocation.objects.filter(integration=integration).values(
-                 "pk", "name", "title", "address", "average_rating", "total_review_count")}
+def rows(integrations, period: Period) -> list[Row]:
+    """Every location of an integration (or of a queryset of them: an owner's) with its totals
+    for `period` and the one before, its rating and its unanswered reviews: three queries,
+    whatever the number of locations."""
+    if not isinstance(integrations, QuerySet):
+        integrations = [integrations]
+    found = {loc["pk"]: Row(loc["pk"], loc["integration_id"], loc["name"], loc["title"],
+                            loc["address"], float(loc["average_rating"])
+                            if loc["average_rating"] is not None else None,
+                            loc["total_review_count"])
+             for loc in GbpLocation.objects.filter(integration__in=integrations).values(
+                 "pk", "integration_id", "name", "title", "address", "average_rating",
+                 "total_review_count")}
     if not found:
         return []
     before = period.previous
     sums = (GbpDailyTotal.objects
-            .filter(location__integration=integration, date__gte=before.start,
+            .filter(location__integration__in=integrations, date__gte=before.start,
                     date__lte=period.end)
             .values("location_id").annotate(**_sums("now_", period), **_sums("then_", before)))
     for item in sums:
@@ -152,7 +158,8 @@ def rows(integration, period: Period) -> list[Row]:
         if row:
             row.totals = {key: item[f"now_{key}"] or 0 for key in SERIES}
             row.previous = {key: item[f"then_{key}"] or 0 for key in SERIES}
-    unanswered = (GbpReview.objects.filter(location__integration=integration, reply_comment="")
+    unanswered = (GbpReview.objects.filter(location__integration__in=integrations,
+                                           reply_comment="")
                   .values("location_id").annotate(n=Count("pk")))
     for item in unanswered:
         if item["location_id"] in found:

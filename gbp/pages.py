@@ -31,6 +31,7 @@ from . import overview, replies
 from .charts import line_chart
 from .models import GbpDailyMetric, GbpLocation, GbpReview
 from .parse import METRICS
+from .providers import provider_ids
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,16 @@ def _integration(request, integration_id, action="view"):
     integration = integration_or_404(request, integration_id, action)
     provider = registry.find(integration.provider)
     return integration, (provider.name if provider else integration.provider)
+
+
+def _scope(request, integration_id):
+    """The integrations an export covers: one (by id, scoped), or every Business Profile
+    integration of the request's owner (None)."""
+    if integration_id is not None:
+        integration, _name = _integration(request, integration_id)
+        return integration, GbpLocation.objects.filter(integration=integration)
+    integrations = get_adapter().integrations_for(request).filter(provider__in=provider_ids())
+    return integrations, GbpLocation.objects.filter(integration__in=integrations)
 
 
 def _location(integration, location_id) -> GbpLocation:
@@ -270,11 +281,12 @@ def _safe(text: str) -> str:
 @never_cache
 @login_required
 @require_GET
-def export_locations(request, integration_id):
-    """The locations table as CSV: the period, search and order of the page."""
-    integration, _name = _integration(request, integration_id)
-    period = requested_period(request, GbpLocation.objects.filter(integration=integration))
-    _every, table = requested_table(request, integration, period)
+def export_locations(request, integration_id=None):
+    """The locations table as CSV (of an integration, or of the owner's): the period, search
+    and order of the page."""
+    integrations, locations = _scope(request, integration_id)
+    period = requested_period(request, locations)
+    _every, table = requested_table(request, integrations, period)
     labels = [str(label) for label, _names in overview.SERIES.values()]
 
     def lines():
@@ -287,18 +299,19 @@ def export_locations(request, integration_id):
                    + [row.previous[key] for key in overview.SERIES]
                    + ["" if row.rating is None else row.rating, row.reviews, row.unanswered])
 
-    return _csv(lines(), f"locations-{integration.pk}-{period.start}-{period.end}.csv")
+    scope = integration_id if integration_id is not None else "all"
+    return _csv(lines(), f"locations-{scope}-{period.start}-{period.end}.csv")
 
 
 @page_headers
 @never_cache
 @login_required
 @require_GET
-def export_daily(request, integration_id, location_id=None):
+def export_daily(request, integration_id=None, location_id=None):
     """Daily metrics for the period as CSV, one row per location and day, one column per metric:
-    of one location, or of every location (read in chunks, streamed as it is read)."""
-    integration, _name = _integration(request, integration_id)
-    locations = GbpLocation.objects.filter(integration=integration)
+    of one location, of an integration's or of the owner's (read in chunks, streamed as it is
+    read)."""
+    integration, locations = _scope(request, integration_id)
     if location_id is not None:
         locations = locations.filter(pk=_location(integration, location_id).pk)
     period = requested_period(request, locations)
@@ -327,6 +340,7 @@ def export_daily(request, integration_id, location_id=None):
             days.setdefault(day, {})[metric] = value
         yield from rows_of(current, days)
 
-    scope = f"location-{location_id}" if location_id is not None else f"locations-{integration.pk}"
+    scope = (f"location-{location_id}" if location_id is not None
+             else f"locations-{integration_id if integration_id is not None else 'all'}")
     return _csv(lines(), f"daily-{scope}-{period.start}-{period.end}.csv")
 

@@ -5,6 +5,9 @@ from . import pages, views
 app_name = "gbp"
 
 urlpatterns = [
+    path("", views.owner_overview, name="owner_overview"),
+    path("locations.csv", pages.export_locations, name="owner_export_locations"),
+    path("daily.csv", pages.export_daily, name="owner_export_daily"),
     path("<int:integration_id>/", views.detail, name="detail"),
     path("<int:integration_id>/sync/", views.sync, name="sync"),
     path("<int:integration_id>/sync/status/", views.sync_status, name="sync_status"),

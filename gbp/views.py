@@ -6,6 +6,7 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,7 +27,7 @@ from .charts import sparkline
 from .conf import settings
 from .models import GbpLocation, GbpSyncState
 from .pages import requested_period, requested_table
-from .providers import is_gbp
+from .providers import is_gbp, provider_ids
 from .result import summary_text
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,13 @@ def _own_gbp_integration(request, integration_id, action="view"):
 TABLE_PAGE = 25
 
 
-def _overview(request, integration) -> dict:
-    """The overview's period, totals and one page of the locations table (gbp.overview: a
-    bounded number of queries at any number of locations)."""
-    period = requested_period(request, GbpLocation.objects.filter(integration=integration))
-    every, table = requested_table(request, integration, period)
+def _overview(request, integrations) -> dict:
+    """The overview's period, totals and one page of the locations table, of an integration or
+    of a queryset of them (gbp.overview: a bounded number of queries at any number of
+    locations)."""
+    scope = integrations if isinstance(integrations, QuerySet) else [integrations]
+    period = requested_period(request, GbpLocation.objects.filter(integration__in=scope))
+    every, table = requested_table(request, integrations, period)
     column, descending = overview.sort_from(request.GET)
     page = Paginator(table, TABLE_PAGE).get_page(request.GET.get("page"))
     overview.add_trends(page.object_list, period)
@@ -96,6 +99,21 @@ def detail(request, integration_id):
         "synced": synced(integration, state),
     }
     return render(request, "gbp/detail.html", context)
+
+
+@page_headers
+@never_cache
+@login_required
+@require_GET
+def owner_overview(request):
+    """Every Business Profile location of the request's owner (an agency's team), across its
+    connected accounts, in one overview."""
+    integrations = get_adapter().integrations_for(request).filter(provider__in=provider_ids())
+    context = {
+        "integrations": list(integrations.order_by("display_name", "pk")),
+        **_overview(request, integrations),
+    }
+    return render(request, "gbp/owner.html", context)
 
 
 @page_headers

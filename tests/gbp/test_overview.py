@@ -100,3 +100,18 @@ def test_it_is_a_404_for_someone_else(client, other, integration):
     gbp_locations(integration, ["Bakery"], end=END, days=1)
     client.force_login(other)
     assert client.get(url(integration)).status_code == 404
+
+
+def test_it_shows_every_location_of_the_owner_across_accounts(logged_in, owner, integration,
+                                                              make_integration, other):
+    second = make_integration(owner, "sandbox", external_id="second")
+    elsewhere = make_integration(other, "sandbox", external_id="elsewhere")
+    gbp_locations(integration, ["Bakery #2"], end=END, days=7)
+    gbp_locations(second, ["Bakery #10"], end=END, days=7)
+    gbp_locations(elsewhere, ["Not ours"], end=END, days=7)
+    html = page_text(logged_in.get("/integrations/gbp/"))
+    assert "Overview of 2 locations" in html and "Not ours" not in html
+    assert html.index("Bakery #2") < html.index("Bakery #10")
+    assert f"/integrations/gbp/{second.pk}/locations/" in html
+    csv_text = b"".join(logged_in.get("/integrations/gbp/locations.csv").streaming_content)
+    assert b"Bakery #10" in csv_text and b"Not ours" not in csv_text
