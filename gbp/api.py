@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
 from integrations import display
 from integrations.adapter import integration_or_404
@@ -20,7 +20,7 @@ from integrations.api.schemas import IntegrationId, errors
 from integrations.models import Integration
 from integrations.providers import registry
 
-from . import state as sync_state
+from . import replies, state as sync_state
 from .conf import settings
 from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview, GbpSyncState
 from .providers import is_gbp
@@ -115,6 +115,11 @@ class ReviewPage(Schema):
     count: int
     page: int
     page_size: int
+
+
+class ReplyIn(Schema):
+    comment: str = Field(max_length=5000, description="The reply's text (Google takes at most "
+                                                      "4096 bytes of UTF-8).")
 
 
 def _gbp(request, integration_id, action="view"):
@@ -265,18 +270,74 @@ def _range(integration, start, end):
 def reviews(request, integration_id: int = IntegrationId, page: int = PAGE,
             page_size: int = PAGE_SIZE,
             location: int | None = Query(None, ge=1, le=api_schemas.MAX_ID,
-                                         description="Only this location's (its `id`).")):
+                                         description="Only this location's (its `id`)."),
+            stars: int | None = Query(None, ge=1, le=5, description="Only this rating's."),
+            unanswered: bool = Query(False, description="Only those without a reply.")):
     """The reviews, newest first, with their replies."""
     integration, _provider = _gbp(request, integration_id)
     rows = GbpReview.objects.filter(location__integration=integration)
     if location is not None:
         rows = rows.filter(location_id=location)
+    if stars is not None:
+        rows = rows.filter(star_rating=stars)
+    if unanswered:
+        rows = rows.filter(reply_comment="")
     rows, count = _page(rows.order_by("-create_time", "-pk"), page, page_size)
-    items = [{
+    return {"items": [_review(r) for r in rows], "count": count, "page": page,
+            "page_size": page_size}
+
+
+def _review(r) -> dict:
+    return {
         "id": r.pk, "location": r.location_id, "reviewer_name": r.reviewer_name,
         "star_rating": r.star_rating, "comment": r.comment, "create_time": r.create_time,
         "update_time": r.update_time,
         "reply": {"comment": r.reply_comment, "update_time": r.reply_update_time}
         if r.reply_comment else None,
-    } for r in rows]
-    return {"items": items, "count": count, "page": page, "page_size": page_size}
+    }
+
+
+# A reply Google refused, as the API answers it: (status, code). `invalid` is the caller's to
+# fix; `gone` is the review at Google (the row stays until a full sync); `reauth` a reconnect.
+REPLY_STATUS = {"invalid": (422, "invalid_reply"), "quota": (429, "google_quota"),
+                "permission": (403, "google_permission"), "gone": (409, "review_gone"),
+                "reauth": (409, "reauth_required"), "transient": (503, "google_unavailable"),
+                "refused": (502, "google_refused")}
+REPLY_ERRORS = {**errors(WRITE), 403: api_schemas.Error, 502: api_schemas.Error,
+                503: api_schemas.Error}
+
+
+def _reply(request, integration_id, review_id, write):
+    integration, _provider = _gbp(request, integration_id, "reply")
+    review = (GbpReview.objects.filter(pk=review_id, location__integration=integration)
+              .select_related("location__account").first())
+    if review is None:
+        raise ApiError(404, "not_found", gettext("There is nothing here, or it is not yours."))
+    try:
+        return _review(write(integration, review))
+    except replies.ReplyError as exc:
+        status, code = REPLY_STATUS.get(exc.code, (502, "google_refused"))
+        raise ApiError(status, code, exc.message, requires_reauth=exc.code == "reauth",
+                       retry_after=exc.retry_after) from None
+
+
+@router.put("/integrations/{int:integration_id}/gbp/reviews/{int:review_id}/reply",
+            response={200: Review, **REPLY_ERRORS}, throttle=throttle("reply"),
+            summary="Reply to a review (or edit the reply)", url_name="gbp_reply")
+def reply(request, body: ReplyIn, integration_id: int = IntegrationId,
+          review_id: int = Path(..., ge=1, le=api_schemas.MAX_ID)):
+    """Written at Google (`updateReply`) and stored at once; the review with its reply. A refusal
+    says why: 422 `invalid_reply`, 429 `google_quota` (with `retry_after`), 403
+    `google_permission`, 409 `review_gone` or `reauth_required`, 503 `google_unavailable`."""
+    return _reply(request, integration_id, review_id,
+                  lambda integration, review: replies.save_reply(integration, review,
+                                                                 body.comment))
+
+
+@router.delete("/integrations/{int:integration_id}/gbp/reviews/{int:review_id}/reply",
+               response={200: Review, **REPLY_ERRORS}, throttle=throttle("reply"),
+               summary="Delete the reply to a review", url_name="gbp_delete_reply")
+def delete_reply(request, integration_id: int = IntegrationId,
+                 review_id: int = Path(..., ge=1, le=api_schemas.MAX_ID)):
+    """Deleted at Google (`deleteReply`) and here; the review without its reply."""
+    return _reply(request, integration_id, review_id, replies.delete_reply)

@@ -92,9 +92,10 @@ DEFAULTS = {
     "INTEGRATIONS_API_RETURN_URL": "",
     # Per-user limits of the API's costly actions ("N/s", "N/min", "N/h", "N/day"): a forced
     # refresh asks the provider, a connect start writes a state, a Sync now queues a sync (which
-    # has its own per-account interval too, GBP_SYNC_NOW_MIN_INTERVAL).
+    # has its own per-account interval too, GBP_SYNC_NOW_MIN_INTERVAL), a reply is written at
+    # Google (a consumer app's action, such as GBP's).
     "INTEGRATIONS_API_THROTTLE_RATES": {"refresh": "6/min", "connect": "20/min",
-                                        "sync": "10/min"},
+                                        "sync": "10/min", "reply": "60/min"},
     # The cache alias those throttles count in (shared by every process when it is Redis).
     "INTEGRATIONS_API_THROTTLE_CACHE": "default",
 }

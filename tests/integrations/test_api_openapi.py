@@ -22,6 +22,8 @@ ENDPOINTS = {
     ("get", "/integrations/api/v1/integrations/{integration_id}/gbp/accounts"),
     ("get", "/integrations/api/v1/integrations/{integration_id}/gbp/locations"),
     ("get", "/integrations/api/v1/integrations/{integration_id}/gbp/reviews"),
+    ("put", "/integrations/api/v1/integrations/{integration_id}/gbp/reviews/{review_id}/reply"),
+    ("delete", "/integrations/api/v1/integrations/{integration_id}/gbp/reviews/{review_id}/reply"),
 }
 
 
