@@ -1,12 +1,14 @@
 """The GBP sync at scale, against the sandbox served in a process of its own, next to its floor.
 
-    python -m bench.gbp_sync [--locations 1000] [--reviews 20] [--latency-ms 100] [--quota 300]
-                             [--concurrency 8] [--pair 200] [--redis URL | --no-redis]
+    python -m bench.gbp_sync [--locations 1000] [--reviews 20] [--latency-ms 100]
+                             [--quota 300 | --no-quota] [--concurrency 8] [--pair 200]
+                             [--redis URL | --no-redis]
 
 One account with --locations locations and --reviews reviews each (the sandbox's large-account
 fixture, user `agency-<N>x<R>`), every GBP API answer delayed by --latency-ms, the sandbox
 enforcing Google's quota (--quota requests per minute per API, 429 RESOURCE_EXHAUSTED beyond)
-and the product's limiter set to the same quota. Measured in one run:
+and the product's limiter set to the same quota (--no-quota: no quota at the sandbox, none to
+speak of at the limiter, and the floor is the latency bound alone). Measured in one run:
 
 1. the first sync (GBP_BACKFILL_DAYS of metrics, a full review listing) and the second (a few
    days of metrics, reviews read incrementally): API calls per location and per API (counted at
@@ -15,8 +17,12 @@ and the product's limiter set to the same quota. Measured in one run:
    API's calls / quota rate) with the ratio (target: within 1.3x);
 2. two processes syncing two other integrations (--pair locations each) at once: the most
    requests any API got in any 60 seconds at the sandbox (must stay under --quota) and the 429s
-   (0). The processes share the limiter through Redis (--redis, default $REDIS_URL); with
-   --no-redis each paces alone, which shows why a shared store is needed.
+   (0); skipped with --no-quota. The processes share the limiter through Redis (--redis,
+   default $REDIS_URL); with --no-redis each paces alone, which shows why a shared store is
+   needed.
+
+The sandbox is served by one process when it counts a quota (it counts in its process), by as
+many processes as cores with --no-quota (--server-processes N).
 
 The database is DATABASE_URL if set, else a fresh SQLite file. The machine's load average is
 printed at the start and the end: the figures are only as quiet as the machine.
@@ -26,6 +32,7 @@ import argparse
 import bisect
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +42,7 @@ from pathlib import Path
 from bench.common import QueryCounter
 
 ROOT = Path(__file__).resolve().parent.parent
+NO_QUOTA = 10**9  # the limiter's quota with --no-quota: a slot every 63 ns, no pacing to speak of
 ENDPOINT_API = {"accounts": "accounts", "locations": "locations", "metrics": "performance",
                 "reviews": "reviews"}
 
@@ -48,9 +56,10 @@ def environment(args, database_url):
         "SECURE_SSL_REDIRECT": "false", "SANDBOX_ENABLED": "true",
         "SANDBOX_ALLOW_WITHOUT_DEBUG": "true", "INTEGRATIONS_ALLOW_INSECURE_TRANSPORT": "true",
         "CELERY_TASK_ALWAYS_EAGER": "true", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "0",
-        "SANDBOX_GBP_QUOTA_PER_MINUTE": str(args.quota),
+        "SANDBOX_GBP_QUOTA_PER_MINUTE": str(args.quota or 0),  # 0: no limit
         "SANDBOX_GBP_LATENCY_MS": str(int(args.latency_ms)),
-        "GBP_QUOTA_PER_MINUTE": str(args.quota), "GBP_SYNC_CONCURRENCY": str(args.concurrency),
+        "GBP_QUOTA_PER_MINUTE": str(args.quota or NO_QUOTA),
+        "GBP_SYNC_CONCURRENCY": str(args.concurrency),
         "GBP_RATE_LIMIT_STORE": args.redis or "default",
     }
     env.pop("REDIS_URL", None)
@@ -67,9 +76,17 @@ def setup(env):
 
 
 # --- the sandbox, served by a process of its own --------------------------------------------------
-def serve():
+def serve(processes):
+    """The sandbox on one listening socket, served by `processes` forked processes (one: the
+    sandbox counts its quota in its own process; more: Google's side is not one interpreter
+    whose GIL serialises every answer). A connection's thread keeps its database connection
+    from one request to the next, as a real API front end would, instead of opening one per
+    request (a new PostgreSQL backend each time)."""
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
     from django.core.wsgi import get_wsgi_application
+    from django.db import connections
+
+    connections.settings["default"]["CONN_MAX_AGE"] = None
 
     class Quiet(WSGIRequestHandler):
         # Like a real API front end: no 40 ms delayed-ACK stall between a response's headers and
@@ -82,18 +99,30 @@ def serve():
     ThreadedWSGIServer.request_queue_size = 256
     server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet)
     server.set_app(get_wsgi_application())
-    print(f"PORT {server.server_address[1]}", flush=True)
+    connections.close_all()  # none shared across the fork
+    for _ in range(processes - 1):
+        if os.fork() == 0:
+            break
+    else:
+        print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
 
 
-def start_server(env):
-    proc = subprocess.Popen([sys.executable, "-m", "bench.gbp_sync", "--serve"], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
+def start_server(env, processes):
+    """The sandbox's processes, in a process group of their own (see stop_server)."""
+    proc = subprocess.Popen([sys.executable, "-m", "bench.gbp_sync", "--serve", str(processes)],
+                            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)
     line = proc.stdout.readline()
     if not line.startswith("PORT"):
-        proc.kill()
+        stop_server(proc)
         raise SystemExit("the sandbox server did not start")
     return proc, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+def stop_server(proc):
+    os.killpg(proc.pid, signal.SIGKILL)  # its group: the server and the processes it forked
+    proc.wait()
 
 
 def point_at(base_url):
@@ -113,16 +142,19 @@ def make_integration(username):
     """A sandbox user with the large-account fixture and an integration holding live tokens."""
     from datetime import timedelta
 
+    from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import User
+    from integrations.conf import owner_model_name
     from integrations.models import Integration, OAuthCredential
     from sandbox import ops
 
     User.objects.filter(username=username).delete()  # a previous run's, on DATABASE_URL
     user = User.objects.create_user(username, f"{username}@example.com", "pw")
     access, refresh, _ = ops.issue_grants(user, 1)[0]
-    integration = Integration.objects.create(user=user, provider="sandbox",
+    owner = user if owner_model_name() == settings.AUTH_USER_MODEL else user.teams.first()
+    integration = Integration.objects.create(owner=owner, connected_by=user, provider="sandbox",
                                              external_id=f"bench-{username}",
                                              display_name=username)
     OAuthCredential.objects.create(
@@ -148,10 +180,18 @@ def last_call_id():
     return Call.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def cpu_seconds(pid):
-    """User + system CPU of a process so far (Linux /proc), for the profile of a run."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(group):
+    """User + system CPU so far of the processes of a process group (Linux /proc), for the
+    profile of a run."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class WriteTimer:
@@ -191,7 +231,7 @@ def measured_sync(name, integration, args, counter, server_pid, writes):
     total = sum(calls.values())
     latency_floor = total * args.latency_ms / 1000 / args.concurrency
     busiest = max(calls, key=calls.get)
-    quota_floor = calls[busiest] / (args.quota / 60)
+    quota_floor = calls[busiest] / (args.quota / 60) if args.quota else 0.0
     floor = max(latency_floor, quota_floor)
     n = result.locations_total
     return {
@@ -279,22 +319,33 @@ def main():
     parser.add_argument("--reviews", type=int, default=20)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--quota", type=int, default=300, help="requests per minute per API")
+    parser.add_argument("--no-quota", action="store_true",
+                        help="no quota: the floor is the latency bound (no two-process check)")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pair", type=int, default=200,
                         help="locations of each of the two concurrent syncs (0: skip)")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""),
                         help="the shared limiter's Redis (default $REDIS_URL)")
     parser.add_argument("--no-redis", action="store_true")
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--server-processes", type=int,
+                        help="processes serving the sandbox (default: 1 with a quota, which the "
+                             "sandbox counts in its process; the machine's cores with --no-quota)")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sync-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.serve or args.sync_one:  # a child: the environment is already set
         setup({})
-        return serve() if args.serve else sync_one(args.sync_one)
+        return serve(args.serve) if args.serve else sync_one(args.sync_one)
 
     if args.no_redis:
         args.redis = ""
+    if args.no_quota:
+        args.quota, args.pair = None, 0
+    if args.server_processes is None:
+        args.server_processes = 1 if args.quota else os.cpu_count()
+    if args.quota and args.server_processes > 1:
+        parser.error("a quota is counted in one sandbox process: --server-processes 1")
     database_url = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{Path(tempfile.mkdtemp()) / 'gbp_bench.sqlite3'}")
     env = environment(args, database_url)
@@ -309,7 +360,7 @@ def main():
 
         limiter.PREFIX = f"bench-{os.getpid()}:"
         env["GBP_RATE_LIMIT_STORE"] = args.redis
-    server, base_url = start_server(env)
+    server, base_url = start_server(env, args.server_processes)
     try:
         from sandbox import ops
 
@@ -324,12 +375,12 @@ def main():
         plan = explain_metrics_read(integration)
         pair = pair_check(args, env, declaration, counter) if args.pair else None
     finally:
-        server.kill()
-        server.wait()
+        stop_server(server)
     report = {
         "database": connection.vendor, "latency_ms": args.latency_ms,
         "quota_per_minute": args.quota,
-        "concurrency": args.concurrency, "load_average_before": [round(x, 2) for x in load_before],
+        "concurrency": args.concurrency, "sandbox_processes": args.server_processes,
+        "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "runs": runs, "two_processes": pair, "metrics_read_plan": plan,
     }
@@ -343,7 +394,8 @@ def main():
               "(target <= 1.3x)")
         p = run["profile"]
         print(f"  CPU: sync process {p['sync_process_cpu_s']} s (writer thread busy "
-              f"{p['writer_thread_s']} s), sandbox server {p['sandbox_server_cpu_s']} s, on "
+              f"{p['writer_thread_s']} s), sandbox server {p['sandbox_server_cpu_s']} s "
+              f"({args.server_processes} process(es)), on "
               f"{p['cores']} cores")
     if pair:
         worst = max(v["max_in_any_60s"] for v in pair["per_api"].values())

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from django.db.models import Q, Sum
 
+from .bulk import upsert_rows
 from .models import GbpDailyMetric, GbpDailyTotal
 from .overview import SERIES
 
@@ -29,16 +30,17 @@ def totals(rows: dict) -> dict:
     return days
 
 
-def write(fetched: dict) -> int:
-    """Upsert the totals of {location id: {(metric, day): value}}; returns rows written."""
-    objects = [GbpDailyTotal(location_id=location_id, date=day, **values)
-               for location_id, rows in fetched.items()
-               for day, values in totals(rows).items()]
-    if objects:
-        GbpDailyTotal.objects.bulk_create(
-            objects, batch_size=1000, update_conflicts=True, unique_fields=["location", "date"],
-            update_fields=list(FIELDS))
-    return len(objects)
+def write(fetched: dict, days=None) -> int:
+    """Upsert the totals of {location id: {(metric, day): value}} (only the (location id, day)
+    pairs in `days`, when given); returns rows written."""
+    rows = [(location_id, day, *(values[key] for key in FIELDS))
+            for location_id, fetched_rows in fetched.items()
+            for day, values in totals(fetched_rows).items()
+            if days is None or (location_id, day) in days]
+    if rows:
+        upsert_rows(GbpDailyTotal, ["location", "date", *FIELDS], rows,
+                    unique=["location", "date"], update=list(FIELDS))
+    return len(rows)
 
 
 def rebuild(location_ids, start=None) -> int:

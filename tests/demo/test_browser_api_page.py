@@ -147,6 +147,6 @@ def test_it_renders_the_api_reference_under_the_policy(sandbox, watched):
     response = page.goto(f"{sandbox.base_url}/integrations/api/v1/docs")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=15000)
-    assert page.locator(".swagger-ui .opblock").count() == 15
+    assert page.locator(".swagger-ui .opblock").count() == 17
     screenshot(page, "api-reference", full_page=False)
     no_violations(page, console)

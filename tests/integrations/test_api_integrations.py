@@ -89,4 +89,4 @@ def test_it_gives_a_members_rights_in_may(db, owner):
     status, data = api_call(client, "GET", f"integrations/{integration.pk}")
     assert status == 200
     assert data["may"] == {"view": True, "reconnect": True, "disconnect": False,
-                           "remove": False, "sync": True, "refresh": True}
+                           "remove": False, "sync": True, "refresh": True, "reply": True}

@@ -96,13 +96,17 @@ def test_it_speaks_german_everywhere_once_the_user_switches(sandbox, page, owner
     page.locator("#sync-now button").click()
     expect(page.locator(".msg-success")).to_have_text("Synchronisierung abgeschlossen.",
                                                       timeout=30000)
-    text = in_german(page, "gbp-detail", "9 Standort(e) synchronisiert:", "9 Standorte",
-                     "Impressionen", "Anrufe", "Website-Klicks", "Routenanfragen",
-                     "Impressionen, letzte 30 Tage", "Verlauf", "Synchronisierung")
+    text = in_german(page, "gbp-detail", "9 Standorte synchronisiert:",
+                     "Übersicht über 9 Standorte", "Impressionen", "Anrufe", "Website-Klicks",
+                     "Routenanfragen", "Standorte suchen", "Verlauf", "Synchronisierung")
+    assert "Synchronisierung abgeschlossen." in text
+    page.locator("table.locations tbody th a").first.click()
+    in_german(page, "gbp-location", "Impressionen, letzte 28 Tage", "Rezensionen",
+              "Nur unbeantwortete")
     days = page.locator("svg.chart text.axis").all_text_contents()
     days = [day for day in days if re.search(r"[^\d\s.,]", day)]  # not the counts
     assert days and all(GERMAN_DAY.fullmatch(day) for day in days), days
-    assert "Synchronisierung abgeschlossen." in text
+    page.go_back()
 
     # The grant breaks while alice is away: the email is in German, then the page says so.
     integration = Integration.objects.get(provider="sandbox")

@@ -90,20 +90,15 @@ def test_it_keeps_the_gbp_page_in_shape_in_the_hosts_layout(host_layout, connect
     screenshot(page, "host-layout-gbp")
     assert_host_untouched(page)
 
-    charts = page.locator("svg.chart")
-    assert charts.count() == 9 * 2
-    for i in range(charts.count()):
-        box = charts.nth(i).bounding_box()
-        assert 80 < box["height"] < 320, box  # not a 1,000 px chart
-        fits = charts.nth(i).evaluate("""svg => { const r = svg.getBoundingClientRect(),
-            c = svg.closest('section.location').getBoundingClientRect();
-            return c.left <= r.left && r.right <= c.right; }""")
-        assert fits
+    rows = page.locator("table.locations tbody tr")
+    assert rows.count() == 9
+    assert style(page.locator(".periods a.current"), "backgroundColor") == ACCENT
     assert style(page.locator(".total b").first, "display") == "block"  # numbers above labels
+    assert page.locator("svg.sparkline").first.bounding_box()["height"] < 40
     assert style(page.locator(".badge-active"), "borderTopLeftRadius") == "999px"
     back = page.get_by_role("link", name="← My integrations")
     assert style(back, "color") == ACCENT
-    history = page.locator("table")  # the host says `table { width: auto }`
+    history = page.locator("table").last  # the host says `table { width: auto }`
     assert history.evaluate("t => t.getBoundingClientRect().width === "
                             "t.parentElement.getBoundingClientRect().width")
 
@@ -116,6 +111,19 @@ def test_it_keeps_the_gbp_page_in_shape_in_the_hosts_layout(host_layout, connect
     button.click()
     assert button.is_disabled() and button.inner_text().strip() == "Syncing…"
     assert style(page.locator("#sync-now .spinner"), "animationName") == "stay-connected-spin"
+
+    # A location's page: one chart a metric, each within its column of the host's layout.
+    rows.first.locator("th a").click()
+    charts = page.locator("svg.chart")
+    assert charts.count() == 4
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert 80 < box["height"] < 320, box  # not a 1,000 px chart
+        fits = charts.nth(i).evaluate("""svg => { const r = svg.getBoundingClientRect(),
+            c = svg.closest('.charts').getBoundingClientRect();
+            return c.left <= r.left + 0.5 && r.right <= c.right + 0.5; }""")
+        assert fits
+    screenshot(page, "host-layout-gbp-location")
 
 
 def test_it_shows_the_products_messages_in_the_hosts_layout(host_layout, connected, sandbox,

@@ -7,15 +7,14 @@ import pytest
 from gbp.models import GbpLocation
 from integrations.models import Integration
 from tests.conftest import screenshot
-from tests.gbp.test_browser_detail import seed_locations
-from tests.helpers import log_in
+from tests.helpers import gbp_locations, log_in
 
 pytestmark = pytest.mark.browser
 
 
 def test_it_removes_a_disconnected_integration_after_a_confirmation(connected, sandbox, page,
                                                                      client):
-    seed_locations(connected)
+    gbp_locations(connected, ["Bakery number 0", "Bakery number 1"], days=30)
     client.post(f"/integrations/{connected.pk}/disconnect/")
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
 

@@ -10,8 +10,7 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from integrations import security
-from tests.gbp.test_browser_detail import seed_locations
-from tests.helpers import page_text, start
+from tests.helpers import gbp_locations, page_text, start
 
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
           "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
@@ -37,7 +36,7 @@ def assert_no_store(response):
 @pytest.fixture
 def pages(connected, sandbox, client, owner, make_integration):
     """The apps' pages, as their owner sees them, with an integration in each state."""
-    seed_locations(connected)
+    gbp_locations(connected, ["Bakery number 0", "Bakery number 1"], days=30)
     make_integration(owner, "sandbox", status="disconnected")
     gone = make_integration(owner, "sandbox", status="reauth_required")
     return {
