@@ -255,7 +255,7 @@ def delete_reply(request, integration_id, review_id):
     return redirect(f"{_back(request, default)}#review-{review.pk}")
 
 
-# --- Exports --------------------------------------------------------------------------------------
+# --- Exports ------------------------------------------------------------------------------
 
 class _Echo:
     """A file-like object whose write returns the line: csv.writer feeds a streaming response."""

@@ -7,7 +7,7 @@ from datetime import date
 
 from django.utils import translation
 from django.utils.formats import number_format
-from django.utils.translation import gettext, gettext_noop, ngettext
+from django.utils.translation import gettext, ngettext
 
 from .models import GbpLocation
 
@@ -72,23 +72,6 @@ def _words(c: dict) -> str:
     # metric values and 6,000 reviews written", "none removed", "334 requests to Google.").
     return gettext("{synced}: {updated}, {written}, {removed}. {requests}").format(
         synced=synced, updated=updated, written=written, removed=removed, requests=requests)
-
-
-class _EnglishSummary(str):
-    """SYNCED below: `SYNCED.format(**counts)` is english_text(counts) (what gbp.run stores with
-    the integration). Its text is the older sentence, which the detail page words until it calls
-    summary_text()."""
-
-    def format(self, *args, **counts):
-        return english_text(counts) or str.format(self, *args, **counts)
-
-
-# Kept for callers written before summary_text(): SYNCED.format(**counts) is the English
-# sentence in plain words (grouped, with plurals). gettext(SYNCED) is the older sentence with
-# "(s)"; call summary_text() instead.
-SYNCED = _EnglishSummary(gettext_noop(
-    "Synced {total} location(s): {updated} updated, {metric_values} metric value(s) and "
-    "{reviews} review(s) written, {removed} removed; {calls} API call(s)."))
 
 
 @dataclass

@@ -22,7 +22,7 @@ from .conf import page_size, settings
 from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
 from .models import upsert_named
 from .parse import METRICS, READ_MASK, parse_account, parse_location, parse_metrics, parse_review
-from .result import SYNCED, Paused, SyncResult, _Metrics, _Problem, _Reviews, _Stop, fail
+from .result import Paused, SyncResult, _Metrics, _Problem, _Reviews, _Stop, english_text, fail
 
 log = logging.getLogger("gbp.sync")
 
@@ -347,7 +347,7 @@ class Run:
         result.summary = {"total": self.total, "updated": result.locations,
                           "metric_values": result.metric_rows, "reviews": result.reviews,
                           "removed": result.deleted, "calls": calls}
-        result.message = SYNCED.format(**result.summary)  # English: see gbp.result.SYNCED
+        result.message = english_text(result.summary)  # for operators; pages word the counts
 
     # --- accounts and locations (this thread) ----------------------------------------------------
     def parsed(self, items, parse, what):

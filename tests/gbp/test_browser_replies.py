@@ -22,7 +22,8 @@ pytestmark = pytest.mark.browser
 def agency(sandbox, django_user_model, settings, monkeypatch):
     settings.GBP_BACKFILL_DAYS = 7
     monkeypatch.setattr(http, "wait", lambda s: None)
-    user = django_user_model.objects.create_user("agency-40x5", "agency@example.com", "pw-agency-1")
+    user = django_user_model.objects.create_user("agency-40x5", "agency@example.com",
+                                                 "pw-agency-1")
     client = Client()
     client.force_login(user)
     assert connect(client, sandbox, user).status_code == 302

@@ -58,8 +58,8 @@ def test_it_filters_unanswered_reviews(page):
 
 def test_it_shows_the_rating_distribution(page):
     html = page()
-    distribution = html[html.index('class="distribution"'):html.index("</table>",
-                                                                       html.index('class="distribution"'))]
+    start = html.index('class="distribution"')
+    distribution = html[start:html.index("</table>", start)]
     assert distribution.count("<tr>") == 5 and "width: 33%" in distribution
 
 

@@ -12,7 +12,7 @@ from django.utils import translation
 from gbp import state as sync_state
 from gbp import tasks
 from gbp.models import GbpSyncState
-from gbp.result import SUMMARY_COUNTS, SYNCED, SyncResult, english_text, summary_text
+from gbp.result import SUMMARY_COUNTS, SyncResult, english_text, summary_text
 from gbp.run import Run
 from gbp.sync import GbpSyncService
 from integrations import consumers, http
@@ -256,8 +256,6 @@ def test_it_stores_the_english_sentence_whatever_language_is_active():
     with translation.override("de"):
         english = english_text(COUNTS)
     assert english == summary_text(COUNTS)
-    # What gbp.run stores with the integration (it calls SYNCED.format).
-    assert SYNCED.format(**COUNTS) == english
 
 
 def test_it_words_the_summary_in_german(settings, tmp_path):
