@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
@@ -117,12 +118,16 @@ def _render_location(request, integration, provider_name, loc, drafts=None, stat
         value, previous = sum(now[key]), sum(before[key])
         totals.append({"label": label, "value": value,
                        "change": overview.change(value, previous)})
-        charts.append(line_chart(dates, {str(label): now[key]}, title=ngettext(
-            "{metric}, last {days} day", "{metric}, last {days} days", period.days).format(
-                metric=label, days=period.days) if period.choice != "custom" else gettext(
-            "{metric}, {start} to {end}").format(metric=label, start=period.start,
-                                                 end=period.end)))
+        if period.choice == "custom":
+            title = gettext("{metric}, {start} to {end}").format(
+                metric=label, start=date_format(period.start, "SHORT_DATE_FORMAT"),
+                end=date_format(period.end, "SHORT_DATE_FORMAT"))
+        else:
+            title = ngettext("{metric}, last {days} day", "{metric}, last {days} days",
+                             period.days).format(metric=label, days=period.days)
+        charts.append(line_chart(dates, {str(label): now[key]}, title=title))
     distribution = overview.rating_distribution(loc)
+    here = reverse("gbp:location", args=[integration.pk, loc.pk])
     reviews, filters = _review_filters(request, loc.reviews.order_by("-create_time", "-pk"))
     page = _page(request, reviews, REVIEWS_PER_PAGE)
     context = {
@@ -132,6 +137,9 @@ def _render_location(request, integration, provider_name, loc, drafts=None, stat
         "page": page, "filters": filters,
         "stars_choices": STAR_FILTERS, "drafts": drafts or {},
         "may_reply": get_adapter().can_act(request, integration, "reply"),
+        # Where the reply forms return: this page as asked (after a refused reply, the page the
+        # reply was sent from).
+        "next": request.get_full_path() if request.method == "GET" else _back(request, here),
         "unanswered_total": loc.reviews.filter(reply_comment="").count(),
     }
     return render(request, "gbp/location.html", context, status=status)

@@ -61,6 +61,10 @@ def test_it_keeps_the_typed_text_when_google_refuses(client, synced, sandbox):
     assert response.status_code == 200 and "quota" in html
     assert ">A long, careful answer</textarea>" in html
     assert GbpReview.objects.get(pk=review.pk).reply_comment == ""
+    # Sent again from the page that came back, it returns to the location, not the POST's URL.
+    location = f"/integrations/gbp/{synced.pk}/locations/{review.location_id}/"
+    assert f'name="next" value="{location}"' in html
+    assert f'name="next" value="{reply_url(review)}' not in html
 
 
 def test_it_says_when_google_refuses_permission(client, synced, sandbox):
