@@ -6,12 +6,17 @@ import functools
 from django.db import connection, transaction
 
 
+# Below this many rows a multi-row INSERT is one statement where COPY takes four (create the
+# temporary table, copy, upsert, drop it).
+COPY_MIN_ROWS = 2000
+
+
 def upsert_rows(model, fields, rows, unique, update):
     """Insert `rows` (tuples of `fields`' values) of `model`, updating `update` where a row of
     the same `unique` fields exists, in one transaction. Plain tuples, not model instances: a
     first sync writes 630 metric values a location, and bulk_create spent ~50 µs of Python on
     each. PostgreSQL (psycopg 3): COPY into a temporary table, then one INSERT ... SELECT ... ON
-    CONFLICT; elsewhere multi-row INSERT ... ON CONFLICT statements."""
+    CONFLICT (from COPY_MIN_ROWS rows); otherwise multi-row INSERT ... ON CONFLICT statements."""
     meta, ops = model._meta, connection.ops
 
     def quoted(names):
@@ -22,7 +27,8 @@ def upsert_rows(model, fields, rows, unique, update):
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in quoted(update)))
     table = ops.quote_name(meta.db_table)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy"):
+        if (connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy")
+                and len(rows) >= COPY_MIN_ROWS):
             rows_table = ops.quote_name(f"{meta.db_table}_rows")
             cursor.execute(f"CREATE TEMPORARY TABLE {rows_table} AS SELECT {names} FROM {table} "
                            "WITH NO DATA")

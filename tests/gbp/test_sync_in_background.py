@@ -194,7 +194,9 @@ def test_a_sync_paused_for_googles_quota_resumes_on_its_thread(connected, in_thr
     monkeypatch.setattr(http, "wait", waits.append)
     assert tasks.enqueue_sync(connected.pk)
     join(connected)
-    assert waits == [42.0]
+    # The pause, waited out once (the sync's own pacing at the rate limiter may wait a moment
+    # too: its slots, with the limiter in Redis).
+    assert [w for w in waits if w >= 1] == [42.0]
     assert calls == [{"budget_seconds": None}] * 2  # no time budget, as an eager task
     connected.refresh_from_db()
     assert connected.last_sync_status == "ok"
