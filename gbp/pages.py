@@ -9,7 +9,6 @@ with the text that was typed and what went wrong, in plain words: nothing typed 
 """
 
 import csv
-import logging
 from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
@@ -33,8 +32,6 @@ from .charts import line_chart
 from .models import GbpDailyMetric, GbpLocation, GbpReview
 from .parse import METRICS
 from .providers import provider_ids
-
-log = logging.getLogger(__name__)
 
 REVIEWS_PER_PAGE = 20
 STAR_FILTERS = ("5", "4", "3", "2", "1")
@@ -107,7 +104,7 @@ def location(request, integration_id, location_id):
                             _location(integration, location_id))
 
 
-def _render_location(request, integration, provider_name, loc, drafts=None, status=200):
+def _render_location(request, integration, provider_name, loc, drafts=None):
     """The location's page; `drafts` ({review pk: (text, error)}) are replies that failed,
     shown again in their forms with what went wrong."""
     period = requested_period(request, GbpLocation.objects.filter(pk=loc.pk))
@@ -142,7 +139,7 @@ def _render_location(request, integration, provider_name, loc, drafts=None, stat
         "next": request.get_full_path() if request.method == "GET" else _back(request, here),
         "unanswered_total": loc.reviews.filter(reply_comment="").count(),
     }
-    return render(request, "gbp/location.html", context, status=status)
+    return render(request, "gbp/location.html", context)
 
 
 # --- Unanswered reviews across locations --------------------------------------------------------
