@@ -3,7 +3,6 @@ data (accounts, locations with their daily metrics, reviews). The core's API mou
 (gbp.apps registers it as the consumer's `api_router`); every endpoint is scoped through the
 host's adapter like the detail page: another owner's integration is a 404."""
 
-import logging
 from datetime import date, datetime, timedelta
 
 from django.db.models import Max
@@ -21,12 +20,9 @@ from integrations.models import Integration
 from integrations.providers import registry
 
 from . import replies, state as sync_state
-from .conf import settings
 from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview, GbpSyncState
 from .providers import is_gbp
 from .views import not_now, progress, synced
-
-log = logging.getLogger("gbp.api")
 
 router = Router(tags=["google business profile"])
 
@@ -166,30 +162,20 @@ def sync_now(request, integration_id: int = IntegrationId):
     not while one is under way (409 `sync_under_way`), not within GBP_SYNC_NOW_MIN_INTERVAL of
     the account's last one (429 `sync_throttled`, with `retry_after`). Then poll `GET` on the
     same path until `syncing` is false."""
-    from .tasks import enqueue_sync
+    from .tasks import queue_down, sync_now
 
     integration, _provider = _gbp(request, integration_id, "sync")
     if integration.status != Integration.Status.ACTIVE:
         raise ApiError(409, "cannot_sync", gettext("This connection cannot be synced right now."),
                        requires_reauth=integration.status == Integration.Status.REAUTH_REQUIRED)
-    clicked = timezone.now()
-    unclaimed = sync_state.is_unclaimed(sync_state.get(integration.pk), clicked)
-    allowed, state = sync_state.request_now(integration.pk)
-    if not allowed:
+    started, state = sync_now(integration.pk, timezone.now())
+    if started is None:
         if sync_state.is_syncing(state):
             raise ApiError(409, "sync_under_way", not_now(state))
         raise ApiError(429, "sync_throttled", not_now(state),
                        retry_after=sync_state.seconds_until_allowed(state))
-    if unclaimed:
-        log.warning("integration %s: a queued GBP sync was not picked up by a worker within %s s; "
-                    "queued again (is a Celery worker running?)", integration.pk,
-                    settings.GBP_SYNC_PICKUP_SECONDS)
-    if not enqueue_sync(integration.pk, since=state.requested_at):
-        sync_state.unqueue(integration.pk)
-        raise ApiError(503, "queue_unavailable", gettext(
-            "The sync could not be started: our background task queue cannot be reached. This "
-            "is a problem on our side and it has been logged for our team; nothing for you to "
-            "do."), retry_after=60)
+    if not started:
+        raise ApiError(503, "queue_unavailable", queue_down(), retry_after=60)
     return Status(202, _sync_progress(integration))
 
 

@@ -10,6 +10,7 @@ from kombu.exceptions import OperationalError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from integrations import http, tokens
 from integrations.models import Integration
@@ -59,6 +60,32 @@ def _sync(integration_id, since=None, budget=None):
 def _synced_since(integration_id, since) -> bool:
     state = sync_state.get(integration_id)
     return bool(since and state.finished_at and state.finished_at >= since)
+
+
+def sync_now(integration_id, clicked):
+    """"Sync now", for the page and the API alike: (started, state). `started` is None when the
+    sync state refuses it (one under way, or the account's last click too recent: `state` says
+    which), False when the task queue cannot be reached (the request is withdrawn), True when
+    it is queued."""
+    unclaimed = sync_state.is_unclaimed(sync_state.get(integration_id), clicked)
+    allowed, state = sync_state.request_now(integration_id)
+    if not allowed:
+        return None, state
+    if unclaimed:
+        log.warning("integration %s: a queued GBP sync was not picked up by a worker within %s s; "
+                    "queued again (is a Celery worker running?)", integration_id,
+                    settings.GBP_SYNC_PICKUP_SECONDS)
+    if not enqueue_sync(integration_id, since=state.requested_at):
+        sync_state.unqueue(integration_id)
+        return False, state
+    return True, state
+
+
+def queue_down() -> str:
+    """What a user is told when "Sync now" could not reach the task queue."""
+    return gettext("The sync could not be started: our background task queue cannot be "
+                   "reached. This is a problem on our side and it has been logged for our team; "
+                   "nothing for you to do.")
 
 
 def enqueue_sync(integration_id, since=None, *, in_thread=None) -> bool:

@@ -1,8 +1,6 @@
 """The Business Profile overview of an integration (its locations' totals for a period, the
 locations table, history) and "Sync now"; a location's page and the replies are in gbp.pages."""
 
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -24,13 +22,10 @@ from integrations.security import page_headers
 
 from . import overview, state as sync_state
 from .charts import sparkline
-from .conf import settings
 from .models import GbpLocation, GbpSyncState
 from .pages import requested_period, requested_table
 from .providers import is_gbp, provider_ids
 from .result import summary_text
-
-log = logging.getLogger(__name__)
 
 
 def _count(n) -> str:
@@ -123,28 +118,18 @@ def sync(request, integration_id):
     """Queue a sync (it runs here on the embedded default), unless one is under way or the last
     click was less than GBP_SYNC_NOW_MIN_INTERVAL ago; then say so. Success is reported only
     for a sync that succeeded."""
-    from .tasks import enqueue_sync
+    from .tasks import queue_down, sync_now
 
     integration, provider = _own_gbp_integration(request, integration_id, "sync")
     if not is_gbp(provider) or integration.status != Integration.Status.ACTIVE:
         messages.error(request, gettext("This connection cannot be synced right now."))
         return redirect("integrations:index")
     clicked = timezone.now()
-    unclaimed = sync_state.is_unclaimed(sync_state.get(integration.pk), clicked)
-    allowed, state = sync_state.request_now(integration.pk)
-    if not allowed:
+    started, state = sync_now(integration.pk, clicked)
+    if started is None:
         messages.info(request, not_now(state))
-        return redirect("gbp:detail", integration.pk)
-    if unclaimed:
-        log.warning("integration %s: a queued GBP sync was not picked up by a worker within %s s; "
-                    "queued again (is a Celery worker running?)", integration.pk,
-                    settings.GBP_SYNC_PICKUP_SECONDS)
-    if not enqueue_sync(integration.pk, since=state.requested_at):
-        sync_state.unqueue(integration.pk)
-        messages.error(request, gettext(
-            "The sync could not be started: our background task queue cannot be reached. This "
-            "is a problem on our side and it has been logged for our team; nothing for you to "
-            "do."))
+    elif not started:
+        messages.error(request, queue_down())
     else:
         _tell_outcome(request, integration, clicked)
     return redirect("gbp:detail", integration.pk)
