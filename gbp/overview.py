@@ -133,24 +133,30 @@ def _sums(prefix: str, period: Period) -> dict:
     return {f"{prefix}{key}": Sum(key, filter=in_period) for key in SERIES}
 
 
+def locations_of(integrations):
+    """The locations of an integration, or of a queryset of them (an owner's)."""
+    if not isinstance(integrations, QuerySet):
+        integrations = [integrations]
+    return GbpLocation.objects.filter(integration__in=integrations)
+
+
 def rows(integrations, period: Period) -> list[Row]:
     """Every location of an integration (or of a queryset of them: an owner's) with its totals
     for `period` and the one before, its rating and its unanswered reviews: three queries,
     whatever the number of locations."""
-    if not isinstance(integrations, QuerySet):
-        integrations = [integrations]
+    locations = locations_of(integrations)
     found = {loc["pk"]: Row(loc["pk"], loc["integration_id"], loc["name"], loc["title"],
                             loc["address"], float(loc["average_rating"])
                             if loc["average_rating"] is not None else None,
                             loc["total_review_count"])
-             for loc in GbpLocation.objects.filter(integration__in=integrations).values(
+             for loc in locations.values(
                  "pk", "integration_id", "name", "title", "address", "average_rating",
                  "total_review_count")}
     if not found:
         return []
     before = period.previous
     sums = (GbpDailyTotal.objects
-            .filter(location__integration__in=integrations, date__gte=before.start,
+            .filter(location__in=locations, date__gte=before.start,
                     date__lte=period.end)
             .values("location_id").annotate(**_sums("now_", period), **_sums("then_", before)))
     for item in sums:
@@ -158,8 +164,7 @@ def rows(integrations, period: Period) -> list[Row]:
         if row:
             row.totals = {key: item[f"now_{key}"] or 0 for key in SERIES}
             row.previous = {key: item[f"then_{key}"] or 0 for key in SERIES}
-    unanswered = (GbpReview.objects.filter(location__integration__in=integrations,
-                                           reply_comment="")
+    unanswered = (GbpReview.objects.filter(location__in=locations, reply_comment="")
                   .values("location_id").annotate(n=Count("pk")))
     for item in unanswered:
         if item["location_id"] in found:

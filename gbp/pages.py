@@ -43,14 +43,20 @@ def _integration(request, integration_id, action="view"):
     return integration, (provider.name if provider else integration.provider)
 
 
+def owner_integrations(request):
+    """Every Business Profile integration of the request's owner (the host's adapter says who
+    that is)."""
+    return get_adapter().integrations_for(request).filter(provider__in=provider_ids())
+
+
 def _scope(request, integration_id):
     """The integrations an export covers: one (by id, scoped), or every Business Profile
     integration of the request's owner (None)."""
     if integration_id is not None:
-        integration, _name = _integration(request, integration_id)
-        return integration, GbpLocation.objects.filter(integration=integration)
-    integrations = get_adapter().integrations_for(request).filter(provider__in=provider_ids())
-    return integrations, GbpLocation.objects.filter(integration__in=integrations)
+        integrations, _name = _integration(request, integration_id)
+    else:
+        integrations = owner_integrations(request)
+    return integrations, overview.locations_of(integrations)
 
 
 def _location(integration, location_id) -> GbpLocation:

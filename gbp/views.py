@@ -4,7 +4,6 @@ locations table, history) and "Sync now"; a location's page and the replies are 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,9 +21,9 @@ from integrations.security import page_headers
 
 from . import overview, state as sync_state
 from .charts import sparkline
-from .models import GbpLocation, GbpSyncState
-from .pages import requested_period, requested_table
-from .providers import is_gbp, provider_ids
+from .models import GbpSyncState
+from .pages import owner_integrations, requested_period, requested_table
+from .providers import is_gbp
 from .result import summary_text
 
 
@@ -48,8 +47,7 @@ def _overview(request, integrations) -> dict:
     """The overview's period, totals and one page of the locations table, of an integration or
     of a queryset of them (gbp.overview: a bounded number of queries at any number of
     locations)."""
-    scope = integrations if isinstance(integrations, QuerySet) else [integrations]
-    period = requested_period(request, GbpLocation.objects.filter(integration__in=scope))
+    period = requested_period(request, overview.locations_of(integrations))
     every, table = requested_table(request, integrations, period)
     column, descending = overview.sort_from(request.GET)
     page = Paginator(table, TABLE_PAGE).get_page(request.GET.get("page"))
@@ -103,7 +101,7 @@ def detail(request, integration_id):
 def owner_overview(request):
     """Every Business Profile location of the request's owner (an agency's team), across its
     connected accounts, in one overview."""
-    integrations = get_adapter().integrations_for(request).filter(provider__in=provider_ids())
+    integrations = owner_integrations(request)
     context = {
         "integrations": list(integrations.order_by("display_name", "pk")),
         **_overview(request, integrations),
