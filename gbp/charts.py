@@ -16,8 +16,9 @@ FONT = 13
 CHAR = FONT * 0.6  # a generous average glyph width, to place labels without measuring them
 
 
-def _number(value: int) -> str:
-    """A count in the active language's format, thousands grouped ("1,500", "1.500")."""
+def grouped(value: int) -> str:
+    """A count in the active language's format, thousands grouped ("1,500", "1.500"): the GBP
+    pages', progress's and summaries' one way of writing a count."""
     return number_format(value, force_grouping=True)
 
 
@@ -38,7 +39,7 @@ def _legend_rows(labels, left, right_edge):
 def line_chart(days, series: dict[str, list[int]], *, width=400, height=None, title="") -> str:
     """`series` maps a label to one value per day in `days`."""
     peak = max([max(values, default=0) for values in series.values()] + [1])
-    left, right, top = max(28, 10 + len(_number(peak)) * CHAR), 12, 14
+    left, right, top = max(28, 10 + len(grouped(peak)) * CHAR), 12, 14
     legend = _legend_rows(list(series), 8, width - right)
     bottom = 26 + 18 * len(legend)  # the day labels, then the legend rows
     height = height or 150 + bottom
@@ -64,7 +65,7 @@ def line_chart(days, series: dict[str, list[int]], *, width=400, height=None, ti
         parts.append(f'<line x1="{left:.0f}" x2="{width - right}" y1="{gy:.1f}" y2="{gy:.1f}" '
                      'stroke="#d1d9e0" stroke-width="1"/>')
         parts.append(f'<text class="axis" x="{left - 5:.0f}" y="{gy + 4:.1f}" text-anchor="end" '
-                     f'font-size="{FONT}" fill="#59636e">{_number(round(peak * fraction))}</text>')
+                     f'font-size="{FONT}" fill="#59636e">{grouped(round(peak * fraction))}</text>')
     if days:
         ticks = ((0, "start"), (len(days) // 2, "middle"), (len(days) - 1, "end"))
         for i, anchor in ticks:

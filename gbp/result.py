@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from django.utils import translation
-from django.utils.formats import number_format
 from django.utils.translation import gettext, ngettext
 
+from .charts import grouped
 from .models import GbpLocation
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _count(value) -> int:
 
 def _words(c: dict) -> str:
     def n(key):  # "27,000" in English, "27.000" in German
-        return number_format(c[key], force_grouping=True)
+        return grouped(c[key])
 
     synced = ngettext("Synced {count} location", "Synced {count} locations",
                       c["total"]).format(count=n("total"))

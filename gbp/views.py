@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.timesince import timesince
 from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
@@ -20,16 +19,11 @@ from integrations.providers import registry
 from integrations.security import page_headers
 
 from . import overview, state as sync_state
-from .charts import sparkline
+from .charts import grouped, sparkline
 from .models import GbpSyncState
 from .pages import owner_integrations, requested_period, requested_table
 from .providers import is_gbp
 from .result import summary_text
-
-
-def _count(n) -> str:
-    """A count in the page's language, thousands grouped ("1,500", "1.500")."""
-    return number_format(n, force_grouping=True)
 
 
 def _own_gbp_integration(request, integration_id, action="view"):
@@ -148,7 +142,7 @@ def progress(state) -> dict:
     """How the sync is doing, in words of the page's language (the page, its poll, the API)."""
     syncing = sync_state.is_syncing(state)
     done, total = (state.locations_done, state.locations_total) if state else (0, 0)
-    counts = {"done": _count(done), "total": _count(total)}
+    counts = {"done": grouped(done), "total": grouped(total)}
     text = ""
     if syncing and state.status == GbpSyncState.Status.PAUSED:
         if state.resume_at:

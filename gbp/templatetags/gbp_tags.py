@@ -1,8 +1,9 @@
 """Filters of the Business Profile pages: counts and changes in the page's language."""
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.translation import gettext
+
+from ..charts import grouped
 
 register = template.Library()
 
@@ -10,7 +11,7 @@ register = template.Library()
 @register.filter
 def count(value):
     """A count with its thousands grouped in the page's language ("1,500", "1.500")."""
-    return number_format(value or 0, force_grouping=True)
+    return grouped(value or 0)
 
 
 @register.filter
@@ -22,7 +23,7 @@ def change(value):
     if rounded == 0:
         return gettext("±0%")
     sign = "+" if rounded > 0 else "−"
-    return f"{sign}{number_format(abs(rounded), force_grouping=True)}%"
+    return f"{sign}{grouped(abs(rounded))}%"
 
 
 @register.filter
