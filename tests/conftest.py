@@ -114,6 +114,22 @@ def page(chromium, request):
     context.close()
 
 
+# Collects the browser's CSP violation reports in the page (an init script runs before the
+# page's own and is not subject to its policy); tests.helpers.csp_violations reads them.
+WATCH_CSP = """window.__violations = [];
+document.addEventListener("securitypolicyviolation",
+    e => window.__violations.push(e.violatedDirective + " " + e.blockedURI));"""
+
+
+@pytest.fixture
+def watched(page):
+    """The page, and the browser console's messages, with CSP violations collected."""
+    console = []
+    page.on("console", lambda message: console.append(message.text))
+    page.add_init_script(WATCH_CSP)
+    return page, console
+
+
 def screenshot(page, name, full_page=True):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)

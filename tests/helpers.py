@@ -196,3 +196,24 @@ def gbp_locations(integration, titles, *, end=None, days=0, value=None, reviews=
         GbpReview(location=loc, review_id=f"r{loc.pk}-{i}", **fields)
         for loc in rows for i, fields in enumerate(reviews))
     return rows
+
+
+def csp_violations(page, console):
+    """The CSP violations a `watched` page reported, and those its console logged."""
+    reported = page.evaluate("window.__violations")
+    logged = [text for text in console if "Content Security Policy" in text]
+    return reported + logged
+
+
+def wait_until_syncing(integration, timeout=30):
+    """Until a sync of `integration` (run by a test's thread, as a worker would) holds its lease
+    and runs: on a loaded machine the thread can start after a page has already loaded."""
+    import time
+
+    from gbp.models import GbpSyncState
+
+    running = GbpSyncState.objects.filter(integration=integration,
+                                          status=GbpSyncState.Status.RUNNING)
+    deadline = time.monotonic() + timeout
+    while not running.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)

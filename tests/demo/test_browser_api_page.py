@@ -5,36 +5,19 @@ API's reference page, which runs under the same policy."""
 
 import re
 import threading
-import time
 
 import pytest
 from django.db import connection
 
-from gbp.models import GbpSyncState
 from gbp.sync import GbpSyncService
 from integrations.models import Integration
 from tests.conftest import screenshot
-from tests.helpers import log_in
+from tests.helpers import csp_violations, log_in, wait_until_syncing
 
 pytestmark = pytest.mark.browser
 
-# The browser's CSP violation reports (an init script runs before the page's own).
-WATCH = """window.__violations = [];
-document.addEventListener("securitypolicyviolation",
-    e => window.__violations.push(e.violatedDirective + " " + e.blockedURI));"""
-
-
-@pytest.fixture
-def watched(page):
-    console = []
-    page.on("console", lambda message: console.append(message.text))
-    page.add_init_script(WATCH)
-    return page, console
-
-
 def no_violations(page, console):
-    found = page.evaluate("window.__violations") + [
-        text for text in console if "Content Security Policy" in text]
+    found = csp_violations(page, console)
     assert not found, found
 
 
@@ -121,11 +104,7 @@ def test_it_follows_a_sync_under_way(connected, sandbox, watched, settings):
     worker = threading.Thread(target=sync)
     worker.start()  # as a Celery worker would
     try:
-        running = GbpSyncState.objects.filter(integration=connected,
-                                              status=GbpSyncState.Status.RUNNING)
-        deadline = time.monotonic() + 30
-        while not running.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_syncing(connected)
         page.goto(f"{sandbox.base_url}/api-demo/")
         card = page.locator(f"li[data-integration='{connected.pk}']")
         expect(card.locator(".api-progress")).to_have_text(

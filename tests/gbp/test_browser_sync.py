@@ -3,15 +3,13 @@ success for a failure), a second click is throttled, and a sync under way shows 
 
 import re
 import threading
-import time
 
 import pytest
 from django.db import connection
 
-from gbp.models import GbpSyncState
 from gbp.sync import GbpSyncService
 from tests.conftest import screenshot
-from tests.helpers import log_in
+from tests.helpers import log_in, wait_until_syncing
 
 pytestmark = pytest.mark.browser
 
@@ -78,13 +76,7 @@ def test_it_follows_a_sync_under_way_until_its_result(connected, sandbox, page, 
     worker = threading.Thread(target=sync)
     worker.start()  # as a Celery worker (or the daily schedule) would
     try:
-        # The page is opened once the sync holds its lease (on a loaded machine the thread can
-        # start after the page has already loaded).
-        running = GbpSyncState.objects.filter(integration=connected,
-                                              status=GbpSyncState.Status.RUNNING)
-        deadline = time.monotonic() + 30
-        while not running.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_syncing(connected)  # the page is opened once the sync holds its lease
         page.goto(f"{sandbox.base_url}/integrations/gbp/{connected.pk}/")
         button = page.locator("#sync-now button")
         expect(button).to_be_disabled()

@@ -7,32 +7,11 @@ import re
 import pytest
 
 from integrations.models import Integration
-from tests.helpers import log_in
+from tests.helpers import csp_violations, log_in
 
 pytestmark = pytest.mark.browser
 
 ACCENT = "rgb(9, 105, 218)"
-# Collects the browser's CSP violation reports in the page (an init script runs before the
-# page's own and is not subject to its policy).
-WATCH = """window.__violations = [];
-document.addEventListener("securitypolicyviolation",
-    e => window.__violations.push(e.violatedDirective + " " + e.blockedURI));"""
-
-
-@pytest.fixture
-def watched(page):
-    console = []
-    page.on("console", lambda message: console.append(message.text))
-    page.add_init_script(WATCH)
-    return page, console
-
-
-def violations(page, console):
-    reported = page.evaluate("window.__violations")
-    logged = [text for text in console if "Content Security Policy" in text]
-    return reported + logged
-
-
 def test_it_asks_before_disconnecting_under_the_policy(connected, sandbox, watched):
     page, console = watched
     log_in(page, sandbox.base_url, "alice", "pw-alice-1")
@@ -72,7 +51,7 @@ def test_it_asks_before_disconnecting_under_the_policy(connected, sandbox, watch
         "button", name="Remove").click()
     page.wait_for_timeout(300)
     assert len(questions) == 1 and questions[0].startswith("Remove ")
-    assert violations(page, console) == []
+    assert csp_violations(page, console) == []
 
 
 def test_it_runs_the_gbp_pages_script_under_the_policy(connected, sandbox, watched, settings):
@@ -84,7 +63,7 @@ def test_it_runs_the_gbp_pages_script_under_the_policy(connected, sandbox, watch
     button = page.locator("#sync-now button")
     button.click()
     assert button.is_disabled() and button.inner_text().strip() == "Syncing…"  # sync.js ran
-    assert violations(page, console) == []
+    assert csp_violations(page, console) == []
 
 
 def test_it_reports_what_the_policy_blocks(connected, sandbox, watched):
@@ -98,7 +77,7 @@ def test_it_reports_what_the_policy_blocks(connected, sandbox, watched):
         document.body.appendChild(s); }""")
     page.wait_for_timeout(200)
     assert page.evaluate("window.__ran === undefined")
-    found = violations(page, console)
+    found = csp_violations(page, console)
     assert any(re.match(r"script-src", v) for v in found), found
 
 
@@ -111,4 +90,4 @@ def test_it_lets_the_sandbox_consent_page_send_the_user_back(sandbox, watched, o
     page.click("#allow")
     page.wait_for_url(re.compile(r"/integrations/$"))
     assert Integration.objects.filter(connected_by=owner).exists()
-    assert violations(page, console) == []
+    assert csp_violations(page, console) == []
