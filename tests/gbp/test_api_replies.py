@@ -4,17 +4,7 @@ API's error shape, scoped like every endpoint, and the reviews' filters."""
 import pytest
 
 from gbp.models import GbpReview
-from gbp.sync import GbpSyncService
-from integrations import http
 from tests.helpers import api_call, is_error_shape
-
-
-@pytest.fixture
-def synced(connected, settings, monkeypatch):
-    settings.GBP_BACKFILL_DAYS = 1
-    monkeypatch.setattr(http, "wait", lambda s: None)
-    assert GbpSyncService().sync(connected).ok
-    return connected
 
 
 def unanswered(integration):

@@ -10,21 +10,7 @@ from gbp import replies
 from gbp.models import GbpReview
 from gbp.replies import MAX_REPLY_BYTES, ReplyError, delete_reply, save_replies, save_reply
 from gbp.sync import GbpSyncService
-from integrations import http
 from sandbox.models import Reply
-
-
-@pytest.fixture(autouse=True)
-def quick(settings, monkeypatch):
-    settings.GBP_BACKFILL_DAYS = 1
-    monkeypatch.setattr(http, "wait", lambda s: None)
-
-
-@pytest.fixture
-def synced(connected, sandbox):
-    result = GbpSyncService().sync(connected)
-    assert result.ok, result.message
-    return connected
 
 
 @pytest.fixture

@@ -6,21 +6,7 @@ import pytest
 from accounts.adapters import TeamAdapter
 
 from gbp.models import GbpReview
-from gbp.sync import GbpSyncService
-from integrations import http
 from tests.helpers import page_text
-
-
-@pytest.fixture(autouse=True)
-def quick(settings, monkeypatch):
-    settings.GBP_BACKFILL_DAYS = 1
-    monkeypatch.setattr(http, "wait", lambda s: None)
-
-
-@pytest.fixture
-def synced(connected, sandbox):
-    assert GbpSyncService().sync(connected).ok
-    return connected
 
 
 def unanswered(integration, n=1):
