@@ -200,10 +200,7 @@ def identity(provider: Provider, token: TokenResponse) -> dict:
             or expires < time.time() - 300:
         raise TransientError("malformed_id_token", "The provider's answer has no usable ID token "
                                                    "(missing, for another client, or expired).")
-    account_id = identity_id(claims.get(provider.id_field), provider.id_field)
-    name = next((v for v in (claims.get(provider.name_field), claims.get("email"),
-                             claims.get("name")) if isinstance(v, str) and v.strip()), account_id)
-    return {"id": account_id, "name": " ".join(name.split())[:255]}
+    return account(claims, provider, [token.access_token, *client_secrets(provider)])
 
 
 def _client_auth(provider: Provider, data: dict) -> dict:
@@ -283,12 +280,19 @@ def parse_userinfo(response, provider: Provider, access_token: str) -> dict:
     secrets = [access_token, *client_secrets(provider)]
     if response.status_code != 200 or not isinstance(body, dict):
         raise error_from_response(response, secrets)
-    account_id = identity_id(body.get(provider.id_field), provider.id_field)
+    return account(body, provider, secrets)
+
+
+def account(claims: dict, provider: Provider, secrets) -> dict:
+    """{"id", "name"} of the account a grant is for, from userinfo or an ID token's claims: the
+    id from `provider.id_field` (never one of the secrets sent), the name from `name_field`, the
+    email or the name claim (else the id), scrubbed and cut to its column."""
+    account_id = identity_id(claims.get(provider.id_field), provider.id_field)
     if account_id in secrets:
         raise TransientError("malformed_userinfo",
                              f"The provider's user info has an unusable {provider.id_field!r}.")
-    name = next((v for v in (body.get(provider.name_field), body.get("email"), body.get("name"))
-                 if isinstance(v, str) and v.strip()), account_id)
+    name = next((v for v in (claims.get(provider.name_field), claims.get("email"),
+                             claims.get("name")) if isinstance(v, str) and v.strip()), account_id)
     return {"id": account_id, "name": scrub(" ".join(name.split()), secrets)[:255]}
 
 
