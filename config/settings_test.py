@@ -60,3 +60,9 @@ GBP_QUOTA_PER_MINUTE = 60_000
 CACHES = {**CACHES, "api-throttle": {  # noqa: F405
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}}
 INTEGRATIONS_API_THROTTLE_CACHE = "api-throttle"
+# One Redis serves both pytest-xdist workers: each worker's cache keys (the metrics' shared
+# counters among them) under a prefix of its own, so that one worker's refreshes are not counted
+# in the other's scrape; the processes a test starts inherit their worker's.
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    CACHES["default"]["KEY_PREFIX"] = f"test-{_worker}"  # noqa: F405
