@@ -9,8 +9,10 @@ import json
 import threading
 import time
 
+from django.db import connection
 from django.db.models import F, Q
 from django.http import HttpResponse
+from django.utils import timezone
 
 from .conf import MAX_LATENCY_MS
 from .models import Call, Fault
@@ -117,6 +119,8 @@ def fault_response(fault: Fault) -> HttpResponse | None:
 
 def claim_fault(endpoint: str) -> Fault | None:
     """Take one use of the oldest active fault for this endpoint (atomic across processes)."""
+    if not _any_fault(endpoint):  # the usual case, asked in one plain statement
+        return None
     active = Q(remaining__isnull=True) | Q(remaining__gt=0)
     for fault in Fault.objects.filter(active, endpoint=endpoint)[:5]:
         if fault.remaining is None:
@@ -127,6 +131,25 @@ def claim_fault(endpoint: str) -> Fault | None:
         if claimed:
             return fault
     return None
+
+
+# Every answer asks for a fault and records its call: written once as SQL, these cost a fraction
+# of what the ORM spends building them (the sandbox shares the machine with the client it
+# serves, so its CPU shows in every benchmark run against it).
+def _any_fault(endpoint: str) -> bool:
+    table = connection.ops.quote_name(Fault._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE endpoint = %s AND (remaining IS NULL OR "
+                       "remaining > 0) LIMIT 1", [endpoint])
+        return cursor.fetchone() is not None
+
+
+def record_call(endpoint: str, detail: str, status: int):
+    table = connection.ops.quote_name(Call._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (endpoint, detail, status, created_at) "
+                       "VALUES (%s, %s, %s, %s)", [endpoint, detail[:100], status, now])
 
 
 def strip_refresh_token(response: HttpResponse) -> HttpResponse:
@@ -187,7 +210,7 @@ def faulty(endpoint: str):
                 if delay and fault.kind == "slow_answer":
                     time.sleep(delay)
             detail = request.POST.get("grant_type", "") if endpoint == "token" else ""
-            Call.objects.create(endpoint=endpoint, detail=detail, status=response.status_code)
+            record_call(endpoint, detail, response.status_code)
             return response
 
         return wrapper
