@@ -170,6 +170,7 @@ class GbpApi:
 
     def __init__(self, integration, provider):
         self.integration = integration
+        self.tokens = tokens.TokenHolder(integration)  # one read of the credential for many calls
         self.client_secrets = client_secrets(provider)
         self.attempts = settings.GBP_API_ATTEMPTS
         self.quota_retries = settings.GBP_QUOTA_RETRIES
@@ -215,8 +216,7 @@ class GbpApi:
         attempt = quota_waits = 0
         while True:
             try:
-                return tokens.with_token(self.integration, lambda token: self._execute(
-                    api, make_request, token))
+                return self.tokens.call(lambda token: self._execute(api, make_request, token))
             except ApiError as exc:
                 if exc.status_code == 429:
                     quota_waits += 1

@@ -171,19 +171,21 @@ class GbpSyncThrottle(models.Model):
 
 def upsert_named(model, scope: dict, parsed: dict, names: list, *, delete_missing: bool):
     """Bulk create-or-update rows of `scope` keyed by `name`: one SELECT, then only what
-    changed. Returns (rows written, rows deleted)."""
+    changed. Returns (rows written, rows deleted, {name: row} of every name in `parsed`)."""
     existing = {row.name: row for row in model.objects.filter(**scope)}
-    new, changed = [], []
+    new, changed, rows = [], [], {}
     for key, values in parsed.items():
         row = existing.get(key)
         if row is None:
-            new.append(model(**scope, name=key, **values))
+            row = model(**scope, name=key, **values)
+            new.append(row)
         elif any(getattr(row, f) != values[f] for f in names):
             for f in names:
                 setattr(row, f, values[f])
             changed.append(row)
+        rows[key] = row
     with transaction.atomic():
-        model.objects.bulk_create(new, batch_size=500)
+        model.objects.bulk_create(new, batch_size=500)  # sets their primary keys
         if changed:
             model.objects.bulk_update(changed, names, batch_size=500)
         deleted = 0
@@ -191,4 +193,4 @@ def upsert_named(model, scope: dict, parsed: dict, names: list, *, delete_missin
             gone = [row.pk for key, row in existing.items() if key not in parsed]
             if gone:
                 deleted = model.objects.filter(pk__in=gone).delete()[0]
-    return len(new) + len(changed), deleted
+    return len(new) + len(changed), deleted, rows

@@ -134,6 +134,14 @@ class _Reviews:
 class _Problem:
     locations: list
     message: str
+    not_found: bool = False  # Google answered 404: the location may be gone since
+
+
+@dataclass
+class _Listing:
+    accounts: dict  # name -> values
+    accounts_clean: bool
+    locations: dict  # account name -> ({location name: values}, whether all parsed)
 
 
 @dataclass

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from itertools import chain
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
@@ -22,7 +23,8 @@ from .conf import page_size, settings
 from .models import GbpAccount, GbpDailyMetric, GbpLocation, GbpReview
 from .models import upsert_named
 from .parse import METRICS, READ_MASK, parse_account, parse_location, parse_metrics, parse_review
-from .result import Paused, SyncResult, _Metrics, _Problem, _Reviews, _Stop, english_text, fail
+from .result import (Paused, SyncResult, _Listing, _Metrics, _Problem, _Reviews, _Stop,
+                     english_text, fail)
 
 log = logging.getLogger("gbp.sync")
 
@@ -56,6 +58,9 @@ class Run:
         self.out_of_time = False
         self.bad_data = False  # some item failed because of what Google sent
         self.locations = {}
+        self.gone, self.added = set(), set()  # stored locations the listing removed, added
+        self.listed = False  # the listing is written
+        self.deferred = []  # 404s (_Problem) waiting for the listing
         self.total = 0
         self.last_progress = 0.0
         self.lock = threading.Lock()
@@ -68,21 +73,25 @@ class Run:
         # Built once: googleapiclient builds a resource's methods anew on every `locations()`
         # (milliseconds of CPU a call, under the GIL the pool's threads share).
         self.metrics_api = self.api.performance.locations()
-        accounts = self.sync_accounts()
-        self.sync_locations(accounts)
-        locations = list(GbpLocation.objects.filter(integration=self.integration)
-                         .select_related("account").order_by("pk"))
-        self.locations = {loc.pk: loc for loc in locations}
-        self.total = len(locations)
-        self.prior_done &= set(self.locations)
-        self.result.locations_total = self.total
-        self.report_progress(force=True)
-        units = self.units(locations)
-        if self.concurrency > 1:
-            proactive.in_threads(units, self.concurrency, self.work, self.take)
+        known = self.stored_locations()
+        if known:
+            # A resync: the accounts and locations are listed on the pool alongside the work
+            # on the locations already stored, instead of two round trips before any work;
+            # what the listing removes is dropped from the work, what it adds is done after.
+            self.begin(known)
+            self.run_units(chain([("listing", None, None)], self.units(known)))
+            if self.added and not self.stopping():
+                added = self.stored_locations(self.added)
+                self.begin(added)
+                self.run_units(self.units(added))
         else:
-            for unit in units:
-                self.take(self.work(unit))
+            self.write_listing(self.fetch_listing())
+            locations = self.stored_locations()
+            self.begin(locations)
+            self.run_units(self.units(locations))
+        deferred, self.deferred, self.listed = self.deferred, [], True
+        for problem in deferred:  # 404s the listing (which did not finish) did not explain
+            self.take(problem)
         self.flush_metrics()
         self.report_progress(force=True)
         if isinstance(self.stop, QuotaExhausted):
@@ -93,6 +102,27 @@ class Run:
             raise Paused(0, "the sync's time budget ran out; it continues in a new task.",
                           "time_budget")
         self.summarise()
+
+    def stored_locations(self, pks=None) -> list:
+        rows = GbpLocation.objects.filter(integration=self.integration)
+        if pks is not None:
+            rows = rows.filter(pk__in=list(pks))
+        return list(rows.select_related("account").order_by("pk"))
+
+    def begin(self, locations):
+        """Work on these locations (too)."""
+        self.locations.update({loc.pk: loc for loc in locations})
+        self.total = len(self.locations)
+        self.prior_done &= set(self.locations)
+        self.result.locations_total = self.total
+        self.report_progress(force=True)
+
+    def run_units(self, units):
+        if self.concurrency > 1:
+            proactive.in_threads(units, self.concurrency, self.work, self.take)
+        else:
+            for unit in units:
+                self.take(self.work(unit))
 
     def stopping(self) -> bool:
         if self.deadline is not None and time.monotonic() > self.deadline:
@@ -113,14 +143,17 @@ class Run:
             later = [loc for loc in locs if not self.needs_full_reviews(loc)]
             for kind, pending in ((True, full), (False, later)):
                 for i in range(0, len(pending), group_size):
-                    group = pending[i:i + group_size]
+                    # (read as the pool takes them: a listing written meanwhile removes some)
+                    group = [loc for loc in pending[i:i + group_size] if loc.pk not in self.gone]
                     if self.stopping():
                         return
-                    yield ("reviews", group, kind)
+                    if group:
+                        yield ("reviews", group, kind)
                     for loc in group:
                         if self.stopping():
                             return
-                        yield ("metrics", loc, first_starts.get(loc.pk))
+                        if loc.pk not in self.gone:
+                            yield ("metrics", loc, first_starts.get(loc.pk))
 
     def needs_full_reviews(self, loc) -> bool:
         if self.watermark is None or loc.reviews_full_synced_at is None:
@@ -140,6 +173,8 @@ class Run:
     # --- fetching (on the pool's threads) ------------------------------------------------------
     def work(self, unit):
         try:
+            if unit[0] == "listing":
+                return self.fetch_listing()
             if unit[0] == "metrics":
                 return self.fetch_metrics(unit[1], unit[2])
             return self.fetch_reviews(unit[1], unit[2])
@@ -147,14 +182,17 @@ class Run:
             return exc
         except SyncError as exc:
             # Wrong data, or a location gone since the listing (404): that item fails, the rest
-            # goes on. Anything else (403, an outage, a revoked grant) stops the run.
-            if not isinstance(exc, BadData) and exc.code != "http_404":
+            # goes on. Anything else (403, an outage, a revoked grant) stops the run, as does
+            # any failure of the listing (a partial one is never taken for a complete one).
+            if unit[0] == "listing" or (not isinstance(exc, BadData)
+                                        and exc.code != "http_404"):
                 return _Stop(exc)
             self.bad_data = self.bad_data or isinstance(exc, BadData)
             locations = [unit[1]] if unit[0] == "metrics" else unit[1]
             what = (f"location {unit[1].name}: metrics" if unit[0] == "metrics"
                     else f"reviews of {len(unit[1])} location(s)")
-            return _Problem(locations, f"{what}: {exc.message}")
+            return _Problem(locations, f"{what}: {exc.message}",
+                            not_found=exc.code == "http_404")
         except Exception as exc:  # SyncError, token errors, anything else: the run stops
             return _Stop(exc)
 
@@ -211,15 +249,23 @@ class Run:
 
     # --- writing (this thread) ---------------------------------------------------------------
     def take(self, outcome):
-        if isinstance(outcome, _Metrics):
-            self.metrics_buffer.append(outcome)
+        if isinstance(outcome, _Listing):
+            self.write_listing(outcome)
+        elif isinstance(outcome, _Metrics):
+            if outcome.location.pk not in self.gone:
+                self.metrics_buffer.append(outcome)
             if len(self.metrics_buffer) >= FLUSH_LOCATIONS:
                 self.flush_metrics()
         elif isinstance(outcome, _Reviews):
             self.write_reviews(outcome)
         elif isinstance(outcome, _Problem):
-            self.note_problem(outcome.message)
-            self.failed.update(loc.pk for loc in outcome.locations)
+            if all(loc.pk in self.gone for loc in outcome.locations):
+                pass  # the locations were removed at Google: nothing failed
+            elif outcome.not_found and not self.listed:
+                self.deferred.append(outcome)  # the listing may show them removed
+            else:
+                self.note_problem(outcome.message)
+                self.failed.update(loc.pk for loc in outcome.locations)
         elif self.stop is None:  # _Stop or QuotaExhausted: the first one wins
             self.stop = outcome
         self.report_progress()
@@ -230,6 +276,7 @@ class Run:
 
     def flush_metrics(self):
         batch, self.metrics_buffer = self.metrics_buffer, []
+        batch = [m for m in batch if m.location.pk not in self.gone]
         if not batch:
             return
         ids = [m.location.pk for m in batch]
@@ -243,11 +290,12 @@ class Run:
                    for (metric, day), value in rows.items()
                    if existing.get((loc, metric, day)) != value]
         if changed:
-            upsert_rows(GbpDailyMetric, ["location", "metric", "date", "value"], changed,
-                        unique=["location", "metric", "date"], update=["value"])
-            # The overview's daily totals of the days that changed, from what was fetched.
-            rollup.write({m.location.pk: m.rows for m in batch},
-                         {(loc, day) for loc, _metric, day, _value in changed})
+            with transaction.atomic():
+                upsert_rows(GbpDailyMetric, ["location", "metric", "date", "value"], changed,
+                            unique=["location", "metric", "date"], update=["value"])
+                # The overview's daily totals of the locations and days that changed.
+                rollup.rebuild(sorted({row[0] for row in changed}),
+                               min(row[2] for row in changed))
         self.result.metric_rows += len(changed)
         for m in batch:
             self.result.start_date = min(filter(None, [self.result.start_date, m.start]))
@@ -255,6 +303,10 @@ class Run:
         self.metrics_done.update(ids)
 
     def write_reviews(self, fetched: _Reviews):
+        if self.gone:  # removed by the listing meanwhile
+            fetched.locations = [loc for loc in fetched.locations if loc.pk not in self.gone]
+            fetched.items = {key: v for key, v in fetched.items.items()
+                             if key[0] not in self.gone}
         ids = [loc.pk for loc in fetched.locations]
         rows = GbpReview.objects.filter(location_id__in=ids)
         if not fetched.full:  # only the reviews read; a full listing also needs the rest
@@ -317,7 +369,7 @@ class Run:
                             self.total)
 
     def done(self) -> set:
-        return self.prior_done | (self.metrics_done & self.reviews_done)
+        return (self.prior_done | (self.metrics_done & self.reviews_done)) - self.gone
 
     def pause(self, resume_in, reason, code):
         result = self.result
@@ -364,37 +416,54 @@ class Run:
             parsed.setdefault(name, values)
         return parsed, clean
 
-    def sync_accounts(self):
+    def fetch_listing(self) -> "_Listing":
+        """Every account and every account's locations, parsed (on any thread); a failed page
+        raises before anything is written."""
         api = self.api
         items = api.list("accounts", lambda token: api.accounts.accounts().list(
             pageSize=page_size("accounts"), pageToken=token), "accounts")
-        parsed, clean = self.parsed(items, parse_account, "an account")
-        written, deleted = upsert_named(GbpAccount, {"integration": self.integration}, parsed,
-                                        ["account_name", "type", "role"], delete_missing=clean)
-        self.result.accounts += written
-        self.result.deleted += deleted
-        return list(GbpAccount.objects.filter(integration=self.integration, name__in=parsed)
-                    .order_by("pk"))
-
-    def sync_locations(self, accounts):
-        """Every account's listing first (a failed page raises before anything is written),
-        then one bulk upsert; locations no longer listed go only after a clean listing."""
-        api = self.api
-        parsed, clean_accounts = {}, []
-        for account in accounts:
-            items = api.list("locations", lambda token, a=account: api.locations.accounts()
-                             .locations().list(parent=a.name, readMask=READ_MASK,
+        accounts, accounts_clean = self.parsed(items, parse_account, "an account")
+        locations = {}
+        for name in accounts:
+            items = api.list("locations", lambda token, a=name: api.locations.accounts()
+                             .locations().list(parent=a, readMask=READ_MASK,
                                                pageSize=page_size("locations"),
                                                pageToken=token), "locations")
-            locations, clean = self.parsed(items, parse_location,
-                                           f"a location of {account.name}")
-            for name, values in locations.items():
-                parsed.setdefault(name, {**values, "account_id": account.pk})
+            locations[name] = self.parsed(items, parse_location, f"a location of {name}")
+        return _Listing(accounts, accounts_clean, locations)
+
+    def write_listing(self, listing: "_Listing"):
+        """One bulk upsert of the accounts, one of the locations; accounts and locations no
+        longer listed go only after a clean listing. The locations stored before that are
+        no longer there are `gone`, the new ones `added`."""
+        written, deleted, accounts = upsert_named(
+            GbpAccount, {"integration": self.integration}, listing.accounts,
+            ["account_name", "type", "role"], delete_missing=listing.accounts_clean)
+        self.result.accounts += written
+        self.result.deleted += deleted
+        parsed, clean_accounts = {}, []
+        for name, (locations, clean) in listing.locations.items():
+            for location, values in locations.items():
+                parsed.setdefault(location, {**values, "account_id": accounts[name].pk})
             if clean:
-                clean_accounts.append(account)
-        written, _ = upsert_named(GbpLocation, {"integration": self.integration}, parsed,
-                                  LOCATION_FIELDS, delete_missing=False)
+                clean_accounts.append(accounts[name])
+        written, _, rows = upsert_named(GbpLocation, {"integration": self.integration}, parsed,
+                                        LOCATION_FIELDS, delete_missing=False)
         self.result.locations += written
         self.result.deleted += GbpLocation.objects.filter(
             integration=self.integration, account__in=clean_accounts).exclude(
             name__in=list(parsed)).delete()[0]
+        self.listed = True
+        if self.locations:  # a resync, under way on the locations stored before
+            # Still stored: what is listed, and what a listing with problems did not remove.
+            stored = {row.pk for row in rows.values()} | set(GbpLocation.objects.filter(
+                pk__in=list(self.locations)).values_list("pk", flat=True))
+            self.gone = set(self.locations) - stored
+            self.added = stored - set(self.locations)
+            for pk in self.gone:
+                del self.locations[pk]
+            self.total = len(self.locations) + len(self.added)
+            self.result.locations_total = self.total
+        deferred, self.deferred = self.deferred, []
+        for problem in deferred:
+            self.take(problem)

@@ -154,6 +154,20 @@ def test_it_removes_a_location_only_after_a_complete_listing(connected, sandbox,
     assert result.ok and not GbpLocation.objects.filter(name="locations/999").exists()
 
 
+def test_it_syncs_a_location_the_resync_listing_adds(connected, sandbox, owner):
+    # A resync works on the stored locations while it lists them: one listed that was not
+    # stored (removed here, as if Google had added it since) is synced in the same run.
+    GbpSyncService().sync(connected)
+    added = GbpLocation.objects.order_by("pk").last()
+    added.delete()
+    result = GbpSyncService().sync(connected)
+    assert result.ok, result.message
+    again = GbpLocation.objects.get(integration=connected, name=added.name)
+    assert again.metrics.exists() and again.reviews.count() == len(
+        data.reviews(owner.username, added.name.split("/")[1]))
+    assert result.locations_total == len(expected(owner))
+
+
 def test_it_records_the_date_range_for_the_backfill(connected, sandbox, settings):
     settings.GBP_BACKFILL_DAYS = 30
     result = GbpSyncService().sync(connected)
