@@ -1,54 +1,58 @@
 """The daily totals the overview reads (GbpDailyTotal): each location's headline series per day,
 written with the daily metrics they add up.
 
-The sync calls `rebuild` for the locations and days whose metrics it changed, after writing them;
-it is also the repair for rows written by hand.
+The sync calls `write` with what it fetched (every metric of every day it asked for, so the
+totals are computed from the answer, without reading back); `rebuild` recomputes them from the
+stored metrics (the migration that created the table, and a repair for rows written by hand).
 """
 
-from django.db import connection, transaction
+from collections import defaultdict
 
+from django.db.models import Q, Sum
+
+from .bulk import upsert_rows
 from .models import GbpDailyMetric, GbpDailyTotal
 from .overview import SERIES
 
 FIELDS = tuple(SERIES)
-IDS_PER_STATEMENT = 500
+METRIC_FIELD = {metric: key for key, (_label, names) in SERIES.items() for metric in names}
+
+
+def totals(rows: dict) -> dict:
+    """{(metric, day): value} of one location -> {day: {field: total}}."""
+    days = defaultdict(lambda: dict.fromkeys(FIELDS, 0))
+    for (metric, day), value in rows.items():
+        key = METRIC_FIELD.get(metric)
+        if key:
+            days[day][key] += value
+        else:
+            days[day]  # a day with only other metrics still has its (zero) totals
+    return days
+
+
+def write(fetched: dict, days=None) -> int:
+    """Upsert the totals of {location id: {(metric, day): value}} (only the (location id, day)
+    pairs in `days`, when given); returns rows written."""
+    rows = [(location_id, day, *(values[key] for key in FIELDS))
+            for location_id, fetched_rows in fetched.items()
+            for day, values in totals(fetched_rows).items()
+            if days is None or (location_id, day) in days]
+    if rows:
+        upsert_rows(GbpDailyTotal, ["location", "date", *FIELDS], rows,
+                    unique=["location", "date"], update=list(FIELDS))
+    return len(rows)
 
 
 def rebuild(location_ids, start=None) -> int:
-    """Recompute the totals of these locations (from `start` on) from their stored metrics;
-    returns the rows written. One INSERT ... SELECT ... GROUP BY ... ON CONFLICT per 500
-    locations: the database adds up, not Python (a first sync's 630 values a location were
-    ~1 ms of the sync's interpreter each, which its fetching threads share)."""
-    location_ids = list(location_ids)
-    written = 0
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        for i in range(0, len(location_ids), IDS_PER_STATEMENT):
-            ids = location_ids[i:i + IDS_PER_STATEMENT]
-            sql, params = _sql(len(ids), start is not None)
-            if start is not None:
-                ids = [*ids, connection.ops.adapt_datefield_value(start)]
-            cursor.execute(sql, [*params, *ids])
-            written += max(cursor.rowcount, 0)
-    return written
-
-
-def _sql(count, since):
-    q = connection.ops.quote_name
-    metric, total = GbpDailyMetric._meta, GbpDailyTotal._meta
-    location, date = (q(metric.get_field(name).column) for name in ("location", "date"))
-    value, name = q(metric.get_field("value").column), q(metric.get_field("metric").column)
-    sums, params = [], []
-    for _label, names in SERIES.values():
-        sums.append(f"SUM(CASE WHEN {name} IN ({', '.join(['%s'] * len(names))}) "
-                    f"THEN {value} ELSE 0 END)")
-        params += names
-    columns = ", ".join(q(total.get_field(f).column) for f in FIELDS)
-    keys = f"{q(total.get_field('location').column)}, {q(total.get_field('date').column)}"
-    where = f"{location} IN ({', '.join(['%s'] * count)})" + (f" AND {date} >= %s" if since
-                                                                else "")
-    return (f"INSERT INTO {q(total.db_table)} ({keys}, {columns}) "
-            f"SELECT {location}, {date}, {', '.join(sums)} FROM {q(metric.db_table)} "
-            f"WHERE {where} GROUP BY {location}, {date} "
-            f"ON CONFLICT ({keys}) DO UPDATE SET "
-            + ", ".join(f"{c} = EXCLUDED.{c}" for c in (q(total.get_field(f).column)
-                                                         for f in FIELDS))), params
+    """Recompute the totals of these locations (from `start` on) from their stored metrics."""
+    metrics = GbpDailyMetric.objects.filter(location_id__in=location_ids)
+    if start:
+        metrics = metrics.filter(date__gte=start)
+    grouped = metrics.values("location_id", "date").annotate(**{
+        key: Sum("value", filter=Q(metric__in=names)) for key, (_l, names) in SERIES.items()})
+    objects = [GbpDailyTotal(location_id=row["location_id"], date=row["date"],
+                             **{key: row[key] or 0 for key in FIELDS}) for row in grouped]
+    GbpDailyTotal.objects.bulk_create(
+        objects, batch_size=1000, update_conflicts=True, unique_fields=["location", "date"],
+        update_fields=list(FIELDS))
+    return len(objects)

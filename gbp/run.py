@@ -34,6 +34,7 @@ REVIEW_FIELDS = ["reviewer_name", "star_rating", "comment", "create_time", "upda
                  "reply_comment", "reply_update_time"]
 REVIEW_MARGIN = timedelta(days=1)  # Google may show a review a while after its updateTime
 FLUSH_LOCATIONS = 25  # metrics are written for this many locations at a time
+REVIEWS_AHEAD = 4  # groups whose reviews are read before the metrics of the first group
 PROGRESS_SECONDS = 2.0
 MAX_PROBLEMS_SHOWN = 3
 
@@ -60,6 +61,7 @@ class Run:
         self.locations = {}
         self.gone, self.added = set(), set()  # stored locations the listing removed, added
         self.listed = False  # the listing is written
+        self.handed_out = False  # every unit of work is on the pool
         self.deferred = []  # 404s (_Problem) waiting for the listing
         self.total = 0
         self.last_progress = 0.0
@@ -111,6 +113,7 @@ class Run:
 
     def begin(self, locations):
         """Work on these locations (too)."""
+        self.handed_out = False
         self.locations.update({loc.pk: loc for loc in locations})
         self.total = len(self.locations)
         self.prior_done &= set(self.locations)
@@ -131,29 +134,44 @@ class Run:
 
     def units(self, locations):
         """The work, lazily: per group of an account's locations, its reviews reading and then
-        each location's metrics (so both APIs are busy at once)."""
+        each location's metrics (so both APIs are busy at once). A group's reviews are read
+        REVIEWS_AHEAD groups before its metrics: a full reading of 50 locations is a chain of
+        pages (20 at 20 reviews each), and started last it would end the run on one thread.
+        Once everything is handed out, each result is written as it comes (`handed_out`)."""
+        for unit in self._units(locations):
+            if self.stopping():
+                return
+            if unit[0] == "reviews":
+                unit = ("reviews", [loc for loc in unit[1] if loc.pk not in self.gone], unit[2])
+                if not unit[1]:
+                    continue
+            elif unit[1].pk in self.gone:  # (a listing written meanwhile removed it)
+                continue
+            yield unit
+        self.handed_out = True
+
+    def _units(self, locations):
         first_starts = self.metrics_starts()
         by_account = {}
         for loc in locations:
             if loc.pk not in self.prior_done:
                 by_account.setdefault(loc.account_id, []).append(loc)
         group_size = page_size("review_locations")
+        groups = []
         for locs in by_account.values():
             full = [loc for loc in locs if self.needs_full_reviews(loc)]
             later = [loc for loc in locs if not self.needs_full_reviews(loc)]
             for kind, pending in ((True, full), (False, later)):
-                for i in range(0, len(pending), group_size):
-                    # (read as the pool takes them: a listing written meanwhile removes some)
-                    group = [loc for loc in pending[i:i + group_size] if loc.pk not in self.gone]
-                    if self.stopping():
-                        return
-                    if group:
-                        yield ("reviews", group, kind)
-                    for loc in group:
-                        if self.stopping():
-                            return
-                        if loc.pk not in self.gone:
-                            yield ("metrics", loc, first_starts.get(loc.pk))
+                groups += [(pending[i:i + group_size], kind)
+                           for i in range(0, len(pending), group_size)]
+        for i, (group, kind) in enumerate(groups):
+            if i == 0:
+                for ahead, ahead_kind in groups[:REVIEWS_AHEAD + 1]:
+                    yield ("reviews", ahead, ahead_kind)
+            elif i + REVIEWS_AHEAD < len(groups):
+                yield ("reviews", *groups[i + REVIEWS_AHEAD])
+            for loc in group:
+                yield ("metrics", loc, first_starts.get(loc.pk))
 
     def needs_full_reviews(self, loc) -> bool:
         if self.watermark is None or loc.reviews_full_synced_at is None:
@@ -254,7 +272,8 @@ class Run:
         elif isinstance(outcome, _Metrics):
             if outcome.location.pk not in self.gone:
                 self.metrics_buffer.append(outcome)
-            if len(self.metrics_buffer) >= FLUSH_LOCATIONS:
+            # At the end, each result as it comes: no backlog left to write after the fetching.
+            if len(self.metrics_buffer) >= FLUSH_LOCATIONS or self.handed_out:
                 self.flush_metrics()
         elif isinstance(outcome, _Reviews):
             self.write_reviews(outcome)
@@ -290,12 +309,12 @@ class Run:
                    for (metric, day), value in rows.items()
                    if existing.get((loc, metric, day)) != value]
         if changed:
-            with transaction.atomic():
-                upsert_rows(GbpDailyMetric, ["location", "metric", "date", "value"], changed,
-                            unique=["location", "metric", "date"], update=["value"])
-                # The overview's daily totals of the locations and days that changed.
-                rollup.rebuild(sorted({row[0] for row in changed}),
-                               min(row[2] for row in changed))
+            upsert_rows(GbpDailyMetric, ["location", "metric", "date", "value"], changed,
+                        unique=["location", "metric", "date"], update=["value"])
+            # The overview's daily totals of the days that changed, from what was fetched
+            # (every metric of every day asked for), without reading back.
+            rollup.write({m.location.pk: m.rows for m in batch},
+                         {(loc, day) for loc, _metric, day, _value in changed})
         self.result.metric_rows += len(changed)
         for m in batch:
             self.result.start_date = min(filter(None, [self.result.start_date, m.start]))
