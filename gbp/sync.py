@@ -6,11 +6,14 @@ One sync per integration at a time (a lease on its GbpSyncState row). Before the
 is refreshed if it expires within 5 minutes; every API call goes through the client
 (gbp.client): its slot at the shared rate limiter, one forced refresh and retry on a 401.
 
-Accounts and locations are listed first, in this thread. Then the locations' work runs on
-GBP_SYNC_CONCURRENCY threads: per location one metrics call, per group of up to 50 locations of
-an account one reviews reading (v4 batchGetReviews). The threads only fetch; this thread writes,
-in bulk: a bounded number of statements per location whatever its review count, and rows are
-compared first, so a second sync writes none.
+The locations' work runs on GBP_SYNC_CONCURRENCY threads: per location one metrics call, per
+group of up to 50 locations of an account one reviews reading (v4 batchGetReviews), started a
+few groups ahead of their metrics. The first sync lists accounts and locations before that, in
+this thread; a resync lists them on the pool alongside the work on the locations it has stored
+(what the listing removes is dropped, what it adds is synced after). The threads only fetch;
+this thread writes, in bulk: a bounded number of statements per location whatever its review
+count, and rows are compared first, so a second sync writes none. The access token is read once
+for the whole sync (integrations.tokens.TokenHolder), not per call.
 
 Reviews are read newest first and the reading stops at the first review already stored unchanged
 (older than the last complete sync); a full listing, the only reading that deletes reviews, runs
