@@ -295,7 +295,6 @@ class Run:
 
     def flush_metrics(self):
         batch, self.metrics_buffer = self.metrics_buffer, []
-        batch = [m for m in batch if m.location.pk not in self.gone]
         if not batch:
             return
         ids = [m.location.pk for m in batch]
@@ -481,6 +480,9 @@ class Run:
             self.added = stored - set(self.locations)
             for pk in self.gone:
                 del self.locations[pk]
+            # What was fetched for them before is not written (take skips what comes after).
+            self.metrics_buffer = [m for m in self.metrics_buffer
+                                   if m.location.pk not in self.gone]
             self.total = len(self.locations) + len(self.added)
             self.result.locations_total = self.total
         deferred, self.deferred = self.deferred, []

@@ -148,8 +148,7 @@ def _owners(username: str) -> dict:
 
 def metric_value(location_id: str, metric: str, day: date) -> int:
     """The value Google would report; about one day in seven is zero (and omitted on the wire)."""
-    return _value(_mix(_series(location_id, metric) + day.toordinal()),
-                  metric.startswith("BUSINESS_IMPRESSIONS"))
+    return values(location_id, metric, day, 1)[0]
 
 
 def daily_values(location_id: str, metric: str, start: date, end: date) -> list[tuple[date, int]]:
