@@ -67,6 +67,9 @@ DEFAULTS = {
     # Tokens a provider issued are written durably: a failed write (the database restarting, a
     # full disk) is tried again on a fresh connection for this long before the grant is lost.
     "INTEGRATIONS_PERSIST_RETRY_SECONDS": 120,
+    # A query of the token service's runs and tasks with no answer after this long has its
+    # connection dropped (a frozen PostgreSQL acknowledges packets but never answers); 0: never.
+    "INTEGRATIONS_DB_DEADLINE_SECONDS": 60,
     # A provider's circuit breaker: this many transient refresh failures in a row, across at
     # least BREAKER_CREDENTIALS credentials, and the provider is not asked for BREAKER_OPEN_SECONDS
     # (doubling while the probe fails, at most BREAKER_MAX_OPEN_SECONDS); one probe at a time.

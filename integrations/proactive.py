@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import tokens
+from . import deadline, tokens
 from .conf import settings
 from .errors import ErrorKind
 from .models import Integration, OAuthCredential, RefreshRun
@@ -265,7 +265,9 @@ def refresh_many(ids, within: timedelta, since, concurrency, take):
 def in_threads(items, concurrency, work, take):
     """`work(item)` on `concurrency` threads, at most a few items in flight per thread (memory
     stays flat); `take(result)` in this thread. An exception from `work` stops the run and is
-    raised. Each thread's database connection is closed at the end."""
+    raised. Each thread's database connection is closed at the end; its queries have a deadline
+    (integrations.deadline)."""
+    work = deadline.in_bounds(work)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
         pending = set()
         try:
@@ -316,6 +318,7 @@ def _close_connections(pool, threads):
     wait_for_futures([pool.submit(close) for _ in range(threads)])
 
 
+@deadline.in_bounds
 def run(within: timedelta, *, providers=(), ids=(), concurrency=8, dry_run=False, listing=False,
         send=None, batch_size=None, after=0, budget_seconds=None, on_result=None,
         on_total=None) -> Summary:

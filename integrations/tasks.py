@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError
 
 from django.db.models import F
 
-from . import notices, proactive, tokens
+from . import deadline, notices, proactive, tokens
 from .conf import settings
 from .errors import ErrorKind
 from .models import RefreshRun
@@ -61,6 +61,7 @@ def queue_problem(app=None) -> str:
 # Limits: one refresh is at most a few bounded HTTP attempts inside its lease (45 s by default);
 # the hard limit leaves room for that and is still short enough that a stuck worker is recycled.
 @shared_task(bind=True, soft_time_limit=90, time_limit=120, max_retries=3)
+@deadline.in_bounds
 def refresh_integration(self, integration_id, within_seconds=None):
     within = timedelta(seconds=within_seconds or settings.INTEGRATIONS_REFRESH_BUFFER_SECONDS)
     result = proactive.refresh_one(integration_id, within, proactive.min_age_since())
@@ -76,6 +77,7 @@ def refresh_integration(self, integration_id, within_seconds=None):
 # against a real provider, 45 s at the very worst inside a lease): minutes, never an hour. A
 # transient failure is not retried here: the credential cools down and the next run takes it.
 @shared_task(soft_time_limit=900, time_limit=960)
+@deadline.in_bounds
 def refresh_batch(integration_ids, within_seconds, run_id=None):
     within = timedelta(seconds=within_seconds)
     outcomes = {}

@@ -74,6 +74,22 @@ class OwnPostgres:
     def restart(self):
         self._pg_ctl("restart", "-m", "fast")
 
+    def _signal_all(self, sig):
+        """The postmaster first (it forks no new backend while stopped), then every backend."""
+        postmaster = int((self.dir / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True,
+                                  text=True).stdout.split()
+        for pid in (postmaster, *map(int, children)):
+            os.kill(pid, sig)
+
+    def freeze(self):
+        """Every server process stopped (SIGSTOP): connections stay open, the kernel still
+        acknowledges what is sent, nothing answers; as a paused VM or container."""
+        self._signal_all(signal.SIGSTOP)
+
+    def thaw(self):
+        self._signal_all(signal.SIGCONT)
+
     def stop(self):
         try:
             self._pg_ctl("stop", "-m", "immediate")

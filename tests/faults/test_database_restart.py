@@ -2,7 +2,11 @@
 the provider issued is lost, nobody is wrongly told to reconnect, no lease outlives the restart,
 and the run's record is closed with its counts. The product runs in processes of their own on a
 cluster of the test's own; the sandbox (a strict rotating token server: reusing a rotated refresh
-token revokes the grant) answers from the test process, 100 ms a request."""
+token revokes the grant) answers from the test process, 100 ms a request. And the same cluster
+frozen (every process SIGSTOPped) mid-run: the queries it never answers are dropped at their
+deadline, and still nothing is lost."""
+
+import time
 
 import pytest
 
@@ -60,4 +64,48 @@ def test_it_loses_no_grant_when_postgresql_restarts_mid_run(
         assert stopped["stopped"].startswith("database unavailable"), stopped
         assert "stopped:" in first and "refreshed " in first
     assert sum(r["refreshed"] for r in state["runs"]) == DUE
+    assert "LOST GRANT" not in first
+
+
+FROZEN_SECONDS = 8
+
+
+def test_it_drops_the_queries_a_frozen_postgresql_never_answers(
+        sandbox, settings, django_user_model, own_postgres, tmp_path):
+    """Every PostgreSQL process stopped (SIGSTOP) for 8 s mid-run: keepalives pass and no
+    statement timeout fires; the token service's queries give up after their deadline (2 s
+    here), say so, and the writes of issued tokens are retried until the server answers."""
+    need(settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+         "the fault suite runs in the PostgreSQL pass (its sandbox shares the suite's database)")
+    product = Product(tmp_path, own_postgres.url, sandbox, settings,
+                      INTEGRATIONS_DB_DEADLINE_SECONDS=2)
+    product.manage("migrate", "--noinput")
+    holder = django_user_model.objects.create_user("fleet", "fleet@example.com", "pw")
+    due = 160
+    product.seed([("fleet", access, refresh)
+                  for access, refresh, _ in ops.issue_grants(holder, due)])
+    sandbox.inject("token", "latency", None, latency_ms=100)
+
+    run = product.start("manage.py", "refresh_tokens", "--concurrency", "16", log_name="run")
+    assert wait_until(lambda: sandbox.token_requests("refresh_token") >= due // 4, timeout=300)
+    own_postgres.freeze()
+    try:
+        time.sleep(FROZEN_SECONDS)
+    finally:
+        own_postgres.thaw()
+    run.wait(timeout=600)
+    first = product.log("run")
+    second = product.manage("refresh_tokens", "--concurrency", "16", check=False)
+    state = product.state()
+
+    print(f"\n[faults] frozen {FROZEN_SECONDS} s: first run exit {run.returncode}; "
+          f"{first.count('had no answer after 2 s')} queries dropped at their deadline; second "
+          f"run exit {second.returncode}")
+    assert "had no answer after 2 s" in first, first[-6000:]  # the stall surfaced, and was said
+    assert lost_grants(state) == [], first[-6000:]
+    assert set(state["status"].values()) == {"active"}
+    assert state["notices"] == 0 and product.emails() == 0
+    assert [pk for pk, cred in state["creds"].items() if cred["lease"]] == []
+    assert all(run["finished"] for run in state["runs"])
+    assert sum(r["refreshed"] for r in state["runs"]) == due
     assert "LOST GRANT" not in first
