@@ -9,14 +9,27 @@ from django.db import connection, transaction
 # Below this many rows a multi-row INSERT is one statement where COPY takes four (create the
 # temporary table, copy, upsert, drop it).
 COPY_MIN_ROWS = 2000
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
-def upsert_rows(model, fields, rows, unique, update):
+def upsert_rows(model, fields, rows, unique, update, *, new=False):
     """Insert `rows` (tuples of `fields`' values) of `model`, updating `update` where a row of
     the same `unique` fields exists, in one transaction. Plain tuples, not model instances: a
     first sync writes 630 metric values a location, and bulk_create spent ~50 µs of Python on
     each. PostgreSQL (psycopg 3): COPY into a temporary table, then one INSERT ... SELECT ... ON
-    CONFLICT (from COPY_MIN_ROWS rows); otherwise multi-row INSERT ... ON CONFLICT statements."""
+    CONFLICT (from COPY_MIN_ROWS rows); otherwise multi-row INSERT ... ON CONFLICT statements.
+
+    What is written here is a copy of the provider's data that the next sync fetches again, so
+    on PostgreSQL its transaction's commit does not wait for the disk (`synchronous_commit` off,
+    for that transaction only): a server crash can lose the last fraction of a second of such
+    commits, whole and in order, never a part of one; the sync's own record of what it did is
+    committed durably after them (which flushes them too), so nothing claims data a crash lost.
+    Tokens never pass here.
+
+    `new`: the caller read that no row of the same `unique` fields exists (a location's first
+    values). On PostgreSQL the rows are then copied straight into the table (no temporary table,
+    no conflict handling: 0.07 s instead of 0.12 s for 15,750 metric values); should a row exist
+    after all (written meanwhile), the upsert runs instead."""
     meta, ops = model._meta, connection.ops
 
     def quoted(names):
@@ -27,8 +40,22 @@ def upsert_rows(model, fields, rows, unique, update):
                 + ", ".join(f"{c} = EXCLUDED.{c}" for c in quoted(update)))
     table = ops.quote_name(meta.db_table)
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if (connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy")
-                and len(rows) >= COPY_MIN_ROWS):
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        copying = (connection.vendor == "postgresql" and hasattr(cursor.cursor, "copy")
+                   and len(rows) >= COPY_MIN_ROWS)
+        if copying and new:
+            try:
+                with transaction.atomic(), cursor.cursor.copy(
+                        f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                return
+            except Exception as exc:  # psycopg's own error: this cursor is not Django's
+                if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
+                    raise
+                # a row exists after all: the upsert below
+        if copying:
             rows_table = ops.quote_name(f"{meta.db_table}_rows")
             cursor.execute(f"CREATE TEMPORARY TABLE {rows_table} AS SELECT {names} FROM {table} "
                            "WITH NO DATA")

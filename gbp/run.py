@@ -307,13 +307,17 @@ class Run:
                    for loc, rows in ((m.location.pk, m.rows) for m in batch)
                    for (metric, day), value in rows.items()
                    if existing.get((loc, metric, day)) != value]
-        if changed:
-            upsert_rows(GbpDailyMetric, ["location", "metric", "date", "value"], changed,
-                        unique=["location", "metric", "date"], update=["value"])
-            # The overview's daily totals of the days that changed, from what was fetched
-            # (every metric of every day asked for), without reading back.
-            rollup.write({m.location.pk: m.rows for m in batch},
-                         {(loc, day) for loc, _metric, day, _value in changed})
+        if changed:  # the values and their daily totals together, or neither: a value
+            # stored without its totals would look unchanged to the next sync, which then
+            # would not write them either
+            with transaction.atomic():
+                upsert_rows(GbpDailyMetric, ["location", "metric", "date", "value"], changed,
+                            unique=["location", "metric", "date"], update=["value"],
+                            new=not existing)
+                # The overview's daily totals of the days that changed, from what was fetched
+                # (every metric of every day asked for), without reading back.
+                rollup.write({m.location.pk: m.rows for m in batch},
+                             {(loc, day) for loc, _metric, day, _value in changed})
         self.result.metric_rows += len(changed)
         for m in batch:
             self.result.start_date = min(filter(None, [self.result.start_date, m.start]))

@@ -27,3 +27,20 @@ def test_it_rebuilds_what_was_written_by_hand(connected, sandbox, settings):
     ids = list(connected.gbp_locations.values_list("pk", flat=True))
     assert rollup.rebuild(ids) == GbpDailyMetric.objects.filter(
         location_id__in=ids).values("location_id", "date").distinct().count()
+
+
+def test_it_stores_a_locations_values_and_their_totals_together_or_neither(
+        connected, sandbox, settings, monkeypatch):
+    settings.GBP_BACKFILL_DAYS = 3
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the totals' write failed")
+
+    monkeypatch.setattr(rollup, "write", fails)
+    GbpSyncService().sync(connected)
+    # (A value stored without its totals would look unchanged to the next sync, which would
+    # then never write them.)
+    assert not GbpDailyMetric.objects.filter(location__integration=connected).exists()
+    monkeypatch.undo()
+    assert GbpSyncService().sync(connected).ok
+    assert GbpDailyTotal.objects.filter(location__integration=connected).exists()
