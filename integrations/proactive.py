@@ -276,8 +276,9 @@ def in_threads(items, concurrency, work, take):
                     done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
                     _take(done, take)
                 pending.add(pool.submit(work, item))
-            done, pending = wait_for_futures(pending).done, set()
-            _take(done, take)
+            while pending:  # each result as it comes, not the last ones after the slowest
+                done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
+                _take(done, take)
         except BaseException:
             _drain(pending, take)
             raise
