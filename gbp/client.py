@@ -198,15 +198,20 @@ class GbpApi:
     def list(self, api, make_request, key):
         """Every item of every page of a list call; raises before returning anything if a
         page fails, so a partial listing is never taken for a complete one."""
-        items, page_token = [], None
+        return [item for page in self.pages(api, make_request, key) for item in page]
+
+    def pages(self, api, make_request, key):
+        """The items of a list call, a page at a time as each arrives; raises where a page
+        fails (what came before it is not the whole listing)."""
+        page_token = None
         while True:
             body = self.call(api, lambda: make_request(page_token))
             if not isinstance(body, dict) or not isinstance(body.get(key, []), list):
                 raise BadData(f"Google's {key} listing was not in the documented shape.")
-            items += body.get(key, [])
+            yield body.get(key, [])
             page_token = body.get("nextPageToken")
             if not page_token:
-                return items
+                return
             if not isinstance(page_token, str):
                 raise BadData(f"Google's {key} listing had a malformed page token.")
 

@@ -87,10 +87,10 @@ class Run:
                 self.begin(added)
                 self.run_units(self.units(added))
         else:
-            self.write_listing(self.fetch_listing())
-            locations = self.stored_locations()
-            self.begin(locations)
-            self.run_units(self.units(locations))
+            # A first sync: nothing is stored that a listing could remove, so each page of
+            # locations is stored as it arrives and its work starts at once (listing 1,000
+            # locations first was 11 round trips with one request in flight).
+            self.run_units(self.listed_units())
         deferred, self.deferred, self.listed = self.deferred, [], True
         for problem in deferred:  # 404s the listing (which did not finish) did not explain
             self.take(problem)
@@ -122,22 +122,31 @@ class Run:
 
     def run_units(self, units):
         if self.concurrency > 1:
-            proactive.in_threads(units, self.concurrency, self.work, self.take)
+            proactive.in_threads(units, self.concurrency, self.work, self.take, self.settled)
         else:
             for unit in units:
                 self.take(self.work(unit))
+                self.settled()
+
+    def settled(self):
+        """At the end (everything handed out), what came back is written as it comes, all of
+        it at once: no backlog left to write after the fetching, and no write per location
+        while results queue up behind it."""
+        if self.handed_out:
+            self.flush_metrics()
 
     def stopping(self) -> bool:
         if self.deadline is not None and time.monotonic() > self.deadline:
             self.out_of_time = True
         return self.stop is not None or self.out_of_time
 
-    def units(self, locations):
+    def units(self, locations, *, last=True):
         """The work, lazily: per group of an account's locations, its reviews reading and then
         each location's metrics (so both APIs are busy at once). A group's reviews are read
         REVIEWS_AHEAD groups before its metrics: a full reading of 50 locations is a chain of
         pages (20 at 20 reviews each), and started last it would end the run on one thread.
-        Once everything is handed out, each result is written as it comes (`handed_out`)."""
+        Once everything is handed out (the `last` locations), each result is written as it
+        comes (`handed_out`)."""
         for unit in self._units(locations):
             if self.stopping():
                 return
@@ -148,6 +157,49 @@ class Run:
             elif unit[1].pk in self.gone:  # (a listing written meanwhile removed it)
                 continue
             yield unit
+        self.handed_out = last
+
+    def listed_units(self):
+        """A first sync's work (in this thread): the accounts, then each page of each
+        account's locations stored and its work handed out before the next page is asked
+        for. A listing that fails stops the run after the work already handed out."""
+        api = self.api
+        try:
+            items = api.list("accounts", lambda token: api.accounts.accounts().list(
+                pageSize=page_size("accounts"), pageToken=token), "accounts")
+            accounts, clean = self.parsed(items, parse_account, "an account")
+            written, deleted, stored = upsert_named(
+                GbpAccount, {"integration": self.integration}, accounts,
+                ["account_name", "type", "role"], delete_missing=clean)
+            self.result.accounts += written
+            self.result.deleted += deleted
+            for name in accounts:
+                for page in api.pages("locations", lambda token, a=name: api.locations
+                                      .accounts().locations().list(
+                                          parent=a, readMask=READ_MASK,
+                                          pageSize=page_size("locations"), pageToken=token),
+                                      "locations"):
+                    parsed, _ = self.parsed(page, parse_location, f"a location of {name}")
+                    written, _, rows = upsert_named(
+                        GbpLocation, {"integration": self.integration},
+                        {loc: {**values, "account_id": stored[name].pk}
+                         for loc, values in parsed.items()},
+                        LOCATION_FIELDS, delete_missing=False)
+                    self.result.locations += written
+                    locations = self.stored_locations([row.pk for row in rows.values()])
+                    self.begin(locations)
+                    yield from self.units(locations, last=False)  # (none once stopping)
+                    if self.out_of_time or isinstance(self.stop, _Stop):
+                        return
+                    # Paused for another API's quota: the listing goes on (its own API), so
+                    # the pause says how many locations there are and the resume has them.
+        except QuotaExhausted as exc:
+            self.take(exc)
+            return
+        except Exception as exc:  # any failure of the listing stops the run (as in `work`)
+            self.take(_Stop(exc))
+            return
+        self.listed = True
         self.handed_out = True
 
     def _units(self, locations):
@@ -272,8 +324,7 @@ class Run:
         elif isinstance(outcome, _Metrics):
             if outcome.location.pk not in self.gone:
                 self.metrics_buffer.append(outcome)
-            # At the end, each result as it comes: no backlog left to write after the fetching.
-            if len(self.metrics_buffer) >= FLUSH_LOCATIONS or self.handed_out:
+            if len(self.metrics_buffer) >= FLUSH_LOCATIONS:
                 self.flush_metrics()
         elif isinstance(outcome, _Reviews):
             self.write_reviews(outcome)

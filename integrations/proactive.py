@@ -262,10 +262,11 @@ def refresh_many(ids, within: timedelta, since, concurrency, take):
     in_threads(ids, concurrency, lambda i: refresh_one(i, within, since), take)
 
 
-def in_threads(items, concurrency, work, take):
+def in_threads(items, concurrency, work, take, settled=None):
     """`work(item)` on `concurrency` threads, at most a few items in flight per thread (memory
-    stays flat); `take(result)` in this thread. An exception from `work` stops the run and is
-    raised. Each thread's database connection is closed at the end; its queries have a deadline
+    stays flat); `take(result)` in this thread, then `settled()` after each set of results
+    that came back together (a caller may write them at once). An exception from `work` stops
+    the run and is raised. Each thread's database connection is closed at the end; its queries have a deadline
     (integrations.deadline)."""
     work = deadline.in_bounds(work)
     with ThreadPoolExecutor(concurrency, thread_name_prefix="refresh") as pool:
@@ -274,11 +275,11 @@ def in_threads(items, concurrency, work, take):
             for item in items:  # (the selection itself may fail too: the database gone)
                 if len(pending) >= concurrency * 4:
                     done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
-                    _take(done, take)
+                    _take(done, take, settled)
                 pending.add(pool.submit(work, item))
             while pending:  # each result as it comes, not the last ones after the slowest
                 done, pending = wait_for_futures(pending, return_when=FIRST_COMPLETED)
-                _take(done, take)
+                _take(done, take, settled)
         except BaseException:
             _drain(pending, take)
             raise
@@ -286,12 +287,15 @@ def in_threads(items, concurrency, work, take):
             _close_connections(pool, concurrency)
 
 
-def _take(done, take):
-    """`take` every result that came back; then raise the first failure, if any."""
+def _take(done, take, settled=None):
+    """`take` every result that came back (then `settled()`); then raise the first failure,
+    if any."""
     failures = [future.exception() for future in done if future.exception() is not None]
     for future in done:
         if future.exception() is None:
             take(future.result())
+    if settled:
+        settled()
     if failures:
         raise failures[0]
 

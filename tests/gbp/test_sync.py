@@ -145,6 +145,20 @@ def test_it_deletes_nothing_when_page_two_fails(connected, sandbox, owner):
             GbpDailyMetric.objects.count()) == before
 
 
+def test_it_works_on_a_first_syncs_locations_page_by_page(connected, sandbox, settings):
+    # A first sync stores each page of locations and starts on it before asking for the next:
+    # page 1 is synced even though page 2 then fails every attempt (nothing stored could have
+    # been removed: there was nothing).
+    settings.GBP_PAGE_SIZES = {"locations": 2}
+    sandbox.inject("locations", "latency", times=1)
+    sandbox.inject("locations", "500", times=3)
+    result = GbpSyncService().sync(connected)
+    assert not result.ok and result.error_code == "http_500"
+    stored = GbpLocation.objects.filter(integration=connected)
+    assert stored.count() == 2
+    assert all(loc.metrics.exists() for loc in stored)
+
+
 def test_it_removes_a_location_only_after_a_complete_listing(connected, sandbox, owner, settings):
     GbpSyncService().sync(connected)
     ghost = GbpLocation.objects.first()
