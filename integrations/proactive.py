@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from . import deadline, tokens
@@ -395,7 +395,8 @@ def _close(record, summary, stopped):
             finished_at=timezone.now(), due=summary.due, refreshed=summary.refreshed,
             skipped=summary.skipped, reauth=summary.reauth, operator=summary.operator,
             transient=summary.transient, enqueued=summary.enqueued,
-            batches_sent=summary.batches, stopped=stopped[:200])
+            # (added: a stopping worker may already have handed a batch back as a new one)
+            batches_sent=F("batches_sent") + summary.batches, stopped=stopped[:200])
 
     try:
         tokens.durably(write, what="close the run's record",

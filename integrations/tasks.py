@@ -9,9 +9,10 @@ waiting on providers, not computing).
 """
 
 import logging
+import mmap
 from datetime import timedelta
 
-from celery import Celery, current_app, shared_task
+from celery import Celery, current_app, shared_task, signals
 from kombu.exceptions import OperationalError
 
 from django.db.models import F
@@ -73,25 +74,81 @@ def refresh_integration(self, integration_id, within_seconds=None):
     return {"integration": integration_id, "outcome": result.outcome, "code": result.code}
 
 
+# A worker's shutdown, as its pool's processes can see it: one byte of memory shared across the
+# fork (Celery tells the pool's processes nothing; they would finish whole batches while a
+# deploy's grace period runs out, and a SIGKILL then lost the refreshes in flight).
+_shutdown = mmap.mmap(-1, 1)
+
+
+@signals.worker_shutting_down.connect
+def _worker_shutting_down(**kwargs):
+    _shutdown[0] = 1
+
+
+def shutting_down() -> bool:
+    return _shutdown[0] == 1
+
+
+STOPPING = "worker_stopping"
+
+
 # Limits: a batch of 500 on 16 threads is ~32 rounds of one refresh each (a few hundred ms
 # against a real provider, 45 s at the very worst inside a lease): minutes, never an hour. A
 # transient failure is not retried here: the credential cools down and the next run takes it.
+# When its worker shuts down (SIGTERM: a deploy, a scale-down), a batch starts no refresh: what
+# is in flight finishes and stores its tokens, the rest goes back to the queue as a new batch
+# (or, the broker gone, waits for the next run), so the worker is gone within one refresh.
 @shared_task(soft_time_limit=900, time_limit=960)
 @deadline.in_bounds
 def refresh_batch(integration_ids, within_seconds, run_id=None):
     within = timedelta(seconds=within_seconds)
-    outcomes = {}
+    since = proactive.min_age_since()
+    outcomes, handed_back = {}, []
+
+    def one(integration_id):
+        if shutting_down():
+            return proactive.Result(integration_id, "", "", "skipped", STOPPING)
+        return proactive.refresh_one(integration_id, within, since)
 
     def take(result):
-        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        if result.code == STOPPING:
+            handed_back.append(result.integration_id)
+        else:
+            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
 
-    proactive.refresh_many(integration_ids, within, proactive.min_age_since(),
-                           settings.INTEGRATIONS_REFRESH_BATCH_CONCURRENCY, take)
+    proactive.in_threads(integration_ids, settings.INTEGRATIONS_REFRESH_BATCH_CONCURRENCY, one,
+                         take)
+    if handed_back:
+        hand_back(sorted(handed_back), within_seconds, run_id)
     if run_id is not None:  # the run counts its batches done against those it sent
         tokens.durably(lambda: RefreshRun.objects.filter(pk=run_id).update(
             batches_done=F("batches_done") + 1), what="count the batch done",
             seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
     return outcomes
+
+
+def hand_back(integration_ids, within_seconds, run_id):
+    """The part of a batch a stopping worker did not start, back on the queue as a batch of its
+    own (counted as sent to the run, so health shows it until it is done)."""
+    if refresh_batch.app.conf.task_always_eager:  # it would run here, now, and stop again
+        log.warning("worker shutting down: %s refreshes of its batch not started; the next run "
+                    "takes them", len(integration_ids))
+        return
+    try:
+        refresh_batch.apply_async((integration_ids, within_seconds, run_id),
+                                  argsrepr=f"({len(integration_ids)} ids from "
+                                           f"{integration_ids[0]}, handed back)")
+    except OperationalError as exc:
+        log.warning("worker shutting down: %s refreshes of its batch not started and not handed "
+                    "back (%s: %s); the next run takes them", len(integration_ids),
+                    type(exc).__name__, BROKER_HINT)
+        return
+    log.warning("worker shutting down: %s refreshes of its batch not started, handed back to "
+                "the queue", len(integration_ids))
+    if run_id is not None:
+        tokens.durably(lambda: RefreshRun.objects.filter(pk=run_id).update(
+            batches_sent=F("batches_sent") + 1), what="count the batch handed back",
+            seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
 
 
 def sender(within: timedelta):

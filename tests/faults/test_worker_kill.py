@@ -1,9 +1,10 @@
-"""Workers stopped mid-batch. SIGTERM (a deploy, a scale-down): Celery's warm shutdown lets the
-batch finish, nothing is lost. SIGKILL (the OOM killer): the batch comes back to another worker
-after the broker's visibility timeout (10 s here, 1,200 s by default: minutes, not an hour), and
-is refreshed; the refreshes that were in flight at the provider when the worker died are the one
-unavoidable loss with a strict rotating provider (it rotated, the answer died with the worker),
-and they are told apart from a user's revocation: `interrupted_refresh`, our incident."""
+"""Workers stopped mid-batch. SIGTERM (a deploy, a scale-down): the refreshes in flight finish,
+the rest of the batch goes back to the queue, nothing is lost. SIGKILL (the OOM killer): the
+batch comes back to another worker after the broker's visibility timeout (10 s here, 1,200 s by
+default: minutes, not an hour), and is refreshed; the refreshes that were in flight at the
+provider when the worker died are the one unavoidable loss with a strict rotating provider (it
+rotated, the answer died with the worker), and they are told apart from a user's revocation:
+`interrupted_refresh`, our incident."""
 
 import os
 import signal
@@ -13,7 +14,7 @@ import pytest
 from django.utils import timezone
 from oauth2_provider.models import get_refresh_token_model
 
-from integrations.models import Integration, Notice, OAuthCredential
+from integrations.models import Integration, Notice, OAuthCredential, RefreshRun
 from sandbox import ops
 from sandbox.faults import in_flight
 from tests.conftest import create_integration, need
@@ -54,20 +55,40 @@ def rotated() -> int:
     return get_refresh_token_model().objects.filter(revoked__isnull=False).count()
 
 
-def test_it_lets_a_batch_finish_on_sigterm(sandbox, env, due):
+def refreshed_since(moment) -> int:
+    return OAuthCredential.objects.filter(last_refreshed_at__gt=moment).count()
+
+
+def test_it_hands_back_what_a_stopping_worker_has_not_started(sandbox, env, due):
+    # SIGTERM (a deploy, a scale-down): the refreshes in flight finish and store their tokens;
+    # the rest of the batch is not started but handed back to the queue, so the worker is gone
+    # within one refresh, not a whole batch (a grace period that ran out used to SIGKILL it).
     sandbox.inject("token", "slow_answer", None, latency_ms=1500)
+    started = timezone.now()
     worker = Worker(env, concurrency=1).start()
     try:
         assert worker.command("refresh_tokens", "--enqueue").returncode == 0
         assert wait_until(lambda: rotated() >= 4, timeout=60)
         os.kill(worker.proc.pid, signal.SIGTERM)  # warm shutdown
         worker.proc.wait(timeout=120)
+        log = worker.proc.stdout.read()
     finally:
         worker.stop()
-    refreshed = OAuthCredential.objects.filter(
-        last_refreshed_at__gt=timezone.now() - timezone.timedelta(minutes=5)).count()
-    assert refreshed == DUE
+    in_flight = refreshed_since(started)
+    print(f"\n[faults] SIGTERM: {in_flight} of {DUE} refreshed before the worker left")
+    assert 0 < in_flight < DUE, log[-4000:]  # what was in flight, not the whole batch
+    assert "handed back to the queue" in log, log[-4000:]
+    assert rotated() == in_flight  # nothing the provider issued was left unstored
+
+    again = Worker(env, concurrency=1, queue=worker.queue).start()
+    try:
+        assert wait_until(lambda: refreshed_since(started) == DUE, timeout=120)
+        assert wait_until(lambda: RefreshRun.objects.get().batches_done == 2, timeout=30)
+    finally:
+        again.stop()
     assert not Integration.objects.exclude(status="active").exists()
+    run = RefreshRun.objects.get()
+    assert (run.batches_sent, run.batches_done) == (2, 2)  # health: nothing left pending
 
 
 def test_it_brings_a_killed_workers_batch_back_in_seconds_and_owns_what_it_lost(

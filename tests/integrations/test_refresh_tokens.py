@@ -162,6 +162,26 @@ def test_it_refreshes_a_batch_in_a_worker(connect_many, sandbox):
     assert sandbox.token_requests("refresh_token") == 3
 
 
+def test_it_hands_back_the_rest_of_a_batch_when_its_worker_stops(
+        connect_many, sandbox, monkeypatch):
+    # (The real worker, SIGTERMed mid-batch: tests/faults/test_worker_kill.py.)
+    from integrations import tasks
+
+    integrations = connect_many(3)
+    run = RefreshRun.objects.create(mode="enqueue", batches_sent=1)
+    sent = []
+    monkeypatch.setitem(tasks.refresh_batch.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(tasks.refresh_batch, "apply_async",
+                        lambda args, **options: sent.append(args))
+    monkeypatch.setattr(tasks, "shutting_down", lambda: True)  # the worker got SIGTERM
+    ids = [i.pk for i in integrations]
+    assert tasks.refresh_batch(ids, 24 * 3600, run.pk) == {}
+    assert sandbox.token_requests("refresh_token") == 0  # nothing new started
+    assert sent == [(ids, 24 * 3600, run.pk)]
+    run.refresh_from_db()
+    assert (run.batches_sent, run.batches_done) == (2, 1)  # health: one batch still to do
+
+
 def test_it_says_why_it_skips_the_same_way_in_a_dry_run(connect_many, sandbox):
     cooling, recent, due = connect_many(3)
     now = timezone.now()
