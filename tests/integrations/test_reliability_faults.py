@@ -128,14 +128,15 @@ def test_it_loses_nothing_when_a_worker_is_killed_mid_sync(connected, sandbox, o
         enqueue = ("from gbp.tasks import sync_integration; "
                    f"sync_integration.delay({connected.pk})")
         assert worker.command("shell", "-c", enqueue).returncode == 0
-        # Killed while it fetches metrics (the locations are written first).
+        # Killed while it fetches metrics (a first sync stores each page of locations first).
         assert wait_until(lambda: GbpLocation.objects.exists(), timeout=60)
     finally:
         kill(worker)
     sandbox.clear()
     in_flight.wait_idle(timeout=30)
     locations = sum(len(data.locations(owner.username, a)) for a in data.account_ids(owner.username))
-    assert GbpLocation.objects.count() == locations  # what was written stays
+    written = GbpLocation.objects.count()
+    assert 0 < written <= locations  # what was written stays
     assert GbpDailyMetric.objects.count() < locations * 7 * 10  # stopped part-way
     assert Integration.objects.get(pk=connected.pk).last_sync_status != "ok"
     assert_intact([connected])
