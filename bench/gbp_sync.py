@@ -156,7 +156,10 @@ def make_integration(username):
     from integrations.models import Integration, OAuthCredential
     from sandbox import ops
 
-    User.objects.filter(username=username).delete()  # a previous run's, on DATABASE_URL
+    # A previous run's, on DATABASE_URL: its integration (and with it its locations, metrics
+    # and reviews) too, which the user's deletion leaves to its team.
+    Integration.objects.filter(external_id=f"bench-{username}").delete()
+    User.objects.filter(username=username).delete()
     user = User.objects.create_user(username, f"{username}@example.com", "pw")
     access, refresh, _ = ops.issue_grants(user, 1)[0]
     owner = user if owner_model_name() == settings.AUTH_USER_MODEL else user.teams.first()

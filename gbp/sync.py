@@ -8,9 +8,11 @@ is refreshed if it expires within 5 minutes; every API call goes through the cli
 
 The locations' work runs on GBP_SYNC_CONCURRENCY threads: per location one metrics call, per
 group of up to 50 locations of an account one reviews reading (v4 batchGetReviews), started a
-few groups ahead of their metrics. The first sync lists accounts and locations before that, in
-this thread; a resync lists them on the pool alongside the work on the locations it has stored
-(what the listing removes is dropped, what it adds is synced after). The threads only fetch;
+few groups ahead of their metrics. The first sync lists accounts and locations in this thread,
+a page at a time, each page stored and its work handed out before the next is asked for (with
+nothing stored, nothing can have been removed); a resync lists them on the pool alongside the
+work on the locations it has stored (what the listing removes is dropped, what it adds is synced
+after). The threads only fetch;
 this thread writes, in bulk: a bounded number of statements per location whatever its review
 count, and rows are compared first, so a second sync writes none. The access token is read once
 for the whole sync (integrations.tokens.TokenHolder), not per call.
