@@ -295,7 +295,11 @@ def _persist(integration, cred, token, owner, attempts, elapsed) -> OAuthCredent
         raise
     if not held:
         log.error("integration %s: refresh lease lapsed during the refresh", integration.pk)
-    breaker.success(integration.provider)
+    try:  # the tokens are stored: a database failing now does not make this refresh a failure
+        breaker.success(integration.provider)
+    except INFRASTRUCTURE as exc:
+        log.warning("integration %s: refreshed, but its provider's breaker could not be read "
+                    "(%s); the next success resets it", integration.pk, type(exc).__name__)
     transaction.on_commit(lambda: signals.token_refreshed.send(
         sender=Integration, integration=integration, rotated=rotated))
     metrics.record_refresh(integration.provider, "ok", elapsed)

@@ -117,3 +117,21 @@ def test_it_is_not_opened_by_one_broken_credential(connect_many, sandbox):
         with pytest.raises(tokens.RefreshFailed):
             tokens.ensure_fresh(integrations[0], force=True)
     assert not breaker.is_open("sandbox")
+
+
+def test_it_counts_a_stored_refresh_as_done_when_the_breaker_cannot_be_read(
+        connect_many, sandbox, monkeypatch):
+    # The database restarting right after the new tokens were stored: the breaker's bookkeeping
+    # fails, the refresh does not (a run used to count it failed, and stop on it).
+    from django.db import OperationalError
+
+    (integration,) = connect_many(1)
+    before = OAuthCredential.objects.get(integration=integration).access_token
+
+    def gone(provider_id):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(breaker, "success", gone)
+    cred = tokens.ensure_fresh(integration, force=True)
+    assert cred.access_token != before
+    assert OAuthCredential.objects.get(integration=integration).access_token == cred.access_token
