@@ -40,14 +40,36 @@ def describe(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
+# The connections, shared by every thread's session: urllib3's pools are thread-safe, and a
+# thread's connections outlive it, so a run's new threads (a refresh run, a GBP sync's pool)
+# reuse the keep-alive connections (and TLS sessions) of the last run instead of opening new
+# ones to the same hosts.
+def _new_adapter():
+    return requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=32)
+
+
+_adapter = _new_adapter()
+
+
+def _after_fork_in_child():
+    """A forked process (a Celery or gunicorn worker) opens connections of its own: sockets
+    shared with the parent would interleave two processes' requests."""
+    global _adapter
+    _adapter = _new_adapter()
+    _local.__dict__.pop("session", None)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def session() -> requests.Session:
-    """A pooled session per thread (requests.Session is not safe to share across threads)."""
+    """A session per thread (requests.Session is not safe to share across threads), over the
+    process's pooled connections."""
     s = getattr(_local, "session", None)
     if s is None:
         s = _local.session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=16)
-        s.mount("http://", adapter)
-        s.mount("https://", adapter)
+        s.mount("http://", _adapter)
+        s.mount("https://", _adapter)
         if not urllib.request.getproxies():
             # No proxy in the environment: read it once here instead of on every request
             # (requests' per-request lookup cost ~0.3 ms a call), and never send ~/.netrc
