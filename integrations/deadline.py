@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _local = threading.local()
 _watched: dict[object, tuple[float, int, float]] = {}  # key -> (monotonic deadline, fd, seconds)
 _fired: set[object] = set()
+_wakes_at: list[float | None] = [None]  # when the watchdog looks next (None: when woken)
 _cond = threading.Condition()
 _watchdog: threading.Thread | None = None
 
@@ -88,11 +89,15 @@ def _execute(execute, sql, params, many, context):
 def _watch(key, seconds, fd):
     global _watchdog
     with _cond:
-        _watched[key] = (time.monotonic() + seconds, fd, seconds)
+        deadline = time.monotonic() + seconds
+        _watched[key] = (deadline, fd, seconds)
         if _watchdog is None or not _watchdog.is_alive():
             _watchdog = threading.Thread(target=_run, daemon=True, name="db-deadline")
             _watchdog.start()
-        _cond.notify()
+        # Woken only when this deadline comes before its next look (with one setting, the
+        # first query after a quiet spell): not once per query.
+        if _wakes_at[0] is None or deadline < _wakes_at[0]:
+            _cond.notify()
 
 
 def _unwatch(key) -> bool:
@@ -115,6 +120,7 @@ def _run():
                     _fired.add(key)
                     _drop(fd, seconds)  # under the lock: the query cannot end and free the fd
             soonest = min((deadline for deadline, _, _ in _watched.values()), default=None)
+            _wakes_at[0] = soonest
             _cond.wait(None if soonest is None else max(soonest - now, 0.01))
 
 
