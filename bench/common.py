@@ -53,17 +53,21 @@ def use_provider(token_url):
 
 
 def make_integrations(n, *, expires_in=timedelta(hours=1), batch=2000):
+    from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import User
+    from integrations.conf import owner_model_name
     from integrations.models import Integration, OAuthCredential
 
     user, _ = User.objects.get_or_create(username="bench", defaults={"email": "bench@example.com"})
-    Integration.objects.filter(user=user).delete()
+    # The owner is the user, or (the demo host's team owner model) the user's own team.
+    owner = user if owner_model_name() == settings.AUTH_USER_MODEL else user.teams.first()
+    Integration.objects.filter(connected_by=user).delete()
     now = timezone.now()
     for start in range(0, n, batch):
         rows = Integration.objects.bulk_create([
-            Integration(user=user, provider="bench", external_id=f"acct-{i}",
+            Integration(owner=owner, connected_by=user, provider="bench", external_id=f"acct-{i}",
                         display_name=f"acct-{i}@example.com")
             for i in range(start, min(n, start + batch))
         ])
@@ -72,7 +76,7 @@ def make_integrations(n, *, expires_in=timedelta(hours=1), batch=2000):
                             refresh_token=f"old-refresh-{row.pk}", expires_at=now + expires_in)
             for row in rows
         ])
-    return Integration.objects.filter(user=user).order_by("pk")
+    return Integration.objects.filter(connected_by=user).order_by("pk")
 
 
 class QueryCounter:
