@@ -8,14 +8,14 @@ is refreshed if it expires within 5 minutes; every API call goes through the cli
 
 The locations' work runs on GBP_SYNC_CONCURRENCY threads: per location one metrics call, per
 group of up to 50 locations of an account one reviews reading (v4 batchGetReviews), started a
-few groups ahead of their metrics. The first sync lists accounts and locations in this thread,
-a page at a time, each page stored and its work handed out before the next is asked for (with
-nothing stored, nothing can have been removed); a resync lists them on the pool alongside the
-work on the locations it has stored (what the listing removes is dropped, what it adds is synced
-after). The threads only fetch;
-this thread writes, in bulk: a bounded number of statements per location whatever its review
-count, and rows are compared first, so a second sync writes none. The access token is read once
-for the whole sync (integrations.tokens.TokenHolder), not per call.
+few groups ahead of their metrics. The first sync lists accounts and locations on a thread of
+its own (a chain of pages) and each page is stored here and its work handed out as it arrives
+(with nothing stored, nothing can have been removed); a resync lists them on the pool alongside
+the work on the locations it has stored (what the listing removes is dropped, what it adds is
+synced after). The threads only fetch; this thread writes, in bulk: a bounded number of
+statements per location whatever its review count, and rows are compared first, so a second
+sync writes none. The access token is read once for the whole sync
+(integrations.tokens.TokenHolder), not per call.
 
 Reviews are read newest first and the reading stops at the first review already stored unchanged
 (older than the last complete sync); a full listing, the only reading that deletes reviews, runs

@@ -146,7 +146,7 @@ def test_it_deletes_nothing_when_page_two_fails(connected, sandbox, owner):
 
 
 def test_it_works_on_a_first_syncs_locations_page_by_page(connected, sandbox, settings):
-    # A first sync stores each page of locations and starts on it before asking for the next:
+    # A first sync stores each page of locations and starts on it as it arrives:
     # page 1 is synced even though page 2 then fails every attempt (nothing stored could have
     # been removed: there was nothing).
     settings.GBP_PAGE_SIZES = {"locations": 2}
