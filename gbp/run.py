@@ -178,9 +178,9 @@ class Run:
                 except queue.Empty:
                     break
                 if kind == "accounts":
-                    accounts = self._store_accounts(*page)
+                    accounts = self.store_accounts(*page)
                 elif kind == "locations":
-                    work.append(self.units(self._store_locations(accounts, *page), last=False))
+                    work.append(self.units(self._store_page(accounts, *page), last=False))
                 else:  # "end", or "stop" with why
                     listing = False
                     if kind == "stop":
@@ -199,18 +199,11 @@ class Run:
     def _list_pages(self, pages):
         """(On the listing's thread: fetching and parsing only.) ("accounts", parsed, clean),
         then ("locations", account name, parsed) per page, then ("end",), or ("stop", why)."""
-        api = self.api
         try:
-            items = api.list("accounts", lambda token: api.accounts.accounts().list(
-                pageSize=page_size("accounts"), pageToken=token), "accounts")
-            accounts, clean = self.parsed(items, parse_account, "an account")
+            accounts, clean = self.list_accounts()
             pages.put(("accounts", accounts, clean))
             for name in accounts:
-                for page in api.pages("locations", lambda token, a=name: api.locations
-                                      .accounts().locations().list(
-                                          parent=a, readMask=READ_MASK,
-                                          pageSize=page_size("locations"), pageToken=token),
-                                      "locations"):
+                for page in self.location_pages(name):
                     parsed, _ = self.parsed(page, parse_location, f"a location of {name}")
                     pages.put(("locations", name, parsed))
         except QuotaExhausted as exc:
@@ -224,7 +217,22 @@ class Run:
         finally:
             connection.close()  # (the token holder may have read the credential here)
 
-    def _store_accounts(self, accounts, clean) -> dict:
+    def list_accounts(self):
+        """The accounts, parsed, and whether all of them parsed (any thread)."""
+        api = self.api
+        items = api.list("accounts", lambda token: api.accounts.accounts().list(
+            pageSize=page_size("accounts"), pageToken=token), "accounts")
+        return self.parsed(items, parse_account, "an account")
+
+    def location_pages(self, account):
+        """The items of each page of an account's locations, as each arrives (any thread)."""
+        api = self.api
+        return api.pages("locations", lambda token: api.locations.accounts().locations().list(
+            parent=account, readMask=READ_MASK, pageSize=page_size("locations"),
+            pageToken=token), "locations")
+
+    def store_accounts(self, accounts, clean) -> dict:
+        """{name: row} of the listed accounts; those no longer listed go after a clean listing."""
         written, deleted, stored = upsert_named(
             GbpAccount, {"integration": self.integration}, accounts,
             ["account_name", "type", "role"], delete_missing=clean)
@@ -232,13 +240,17 @@ class Run:
         self.result.deleted += deleted
         return stored
 
-    def _store_locations(self, accounts, name, parsed) -> list:
-        """One page of an account's locations, stored and added to the work."""
-        written, _, rows = upsert_named(
-            GbpLocation, {"integration": self.integration},
-            {loc: {**values, "account_id": accounts[name].pk} for loc, values in parsed.items()},
-            LOCATION_FIELDS, delete_missing=False)
+    def store_locations(self, parsed) -> dict:
+        """{name: row} of these locations ({name: values with account_id}), none deleted."""
+        written, _, rows = upsert_named(GbpLocation, {"integration": self.integration}, parsed,
+                                        LOCATION_FIELDS, delete_missing=False)
         self.result.locations += written
+        return rows
+
+    def _store_page(self, accounts, name, parsed) -> list:
+        """One page of an account's locations, stored and added to the work."""
+        rows = self.store_locations({loc: {**values, "account_id": accounts[name].pk}
+                                     for loc, values in parsed.items()})
         locations = self.stored_locations([row.pk for row in rows.values()])
         self.begin(locations)
         return locations
@@ -538,16 +550,10 @@ class Run:
     def fetch_listing(self) -> "_Listing":
         """Every account and every account's locations, parsed (on any thread); a failed page
         raises before anything is written."""
-        api = self.api
-        items = api.list("accounts", lambda token: api.accounts.accounts().list(
-            pageSize=page_size("accounts"), pageToken=token), "accounts")
-        accounts, accounts_clean = self.parsed(items, parse_account, "an account")
+        accounts, accounts_clean = self.list_accounts()
         locations = {}
-        for name in accounts:
-            items = api.list("locations", lambda token, a=name: api.locations.accounts()
-                             .locations().list(parent=a, readMask=READ_MASK,
-                                               pageSize=page_size("locations"),
-                                               pageToken=token), "locations")
+        for name in accounts:  # every page first: a failed one raises before any is parsed
+            items = [item for page in self.location_pages(name) for item in page]
             locations[name] = self.parsed(items, parse_location, f"a location of {name}")
         return _Listing(accounts, accounts_clean, locations)
 
@@ -555,20 +561,14 @@ class Run:
         """One bulk upsert of the accounts, one of the locations; accounts and locations no
         longer listed go only after a clean listing. The locations stored before that are
         no longer there are `gone`, the new ones `added`."""
-        written, deleted, accounts = upsert_named(
-            GbpAccount, {"integration": self.integration}, listing.accounts,
-            ["account_name", "type", "role"], delete_missing=listing.accounts_clean)
-        self.result.accounts += written
-        self.result.deleted += deleted
+        accounts = self.store_accounts(listing.accounts, listing.accounts_clean)
         parsed, clean_accounts = {}, []
         for name, (locations, clean) in listing.locations.items():
             for location, values in locations.items():
                 parsed.setdefault(location, {**values, "account_id": accounts[name].pk})
             if clean:
                 clean_accounts.append(accounts[name])
-        written, _, rows = upsert_named(GbpLocation, {"integration": self.integration}, parsed,
-                                        LOCATION_FIELDS, delete_missing=False)
-        self.result.locations += written
+        rows = self.store_locations(parsed)
         self.result.deleted += GbpLocation.objects.filter(
             integration=self.integration, account__in=clean_accounts).exclude(
             name__in=list(parsed)).delete()[0]

@@ -121,10 +121,14 @@ def refresh_batch(integration_ids, within_seconds, run_id=None):
     if handed_back:
         hand_back(sorted(handed_back), within_seconds, run_id)
     if run_id is not None:  # the run counts its batches done against those it sent
-        tokens.durably(lambda: RefreshRun.objects.filter(pk=run_id).update(
-            batches_done=F("batches_done") + 1), what="count the batch done",
-            seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
+        _count_batch(run_id, "batches_done", "count the batch done")
     return outcomes
+
+
+def _count_batch(run_id, field, what):
+    """One more batch done or sent on the run's record, through a database restart."""
+    tokens.durably(lambda: RefreshRun.objects.filter(pk=run_id).update(**{field: F(field) + 1}),
+                   what=what, seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
 
 
 def hand_back(integration_ids, within_seconds, run_id):
@@ -146,9 +150,7 @@ def hand_back(integration_ids, within_seconds, run_id):
     log.warning("worker shutting down: %s refreshes of its batch not started, handed back to "
                 "the queue", len(integration_ids))
     if run_id is not None:
-        tokens.durably(lambda: RefreshRun.objects.filter(pk=run_id).update(
-            batches_sent=F("batches_sent") + 1), what="count the batch handed back",
-            seconds=settings.INTEGRATIONS_REFRESH_LOCK_SECONDS)
+        _count_batch(run_id, "batches_sent", "count the batch handed back")
 
 
 def sender(within: timedelta):
